@@ -103,7 +103,8 @@ class Battery(models.Model):
     # Canonical form: the GS1 element string "(01)<gtin14>(21)<serial>" when the battery carries a
     # GTIN, else the ISO/IEC 15459 string as given in upper case (see passport/identifiers.py).
     identifier = models.CharField(max_length=100, unique=True)
-    gtin = models.CharField("GTIN-14", max_length=14, null=True, blank=True)
+    # NULL rather than "" for batteries without a GTIN, as the contract's API exposes it.
+    gtin = models.CharField("GTIN-14", max_length=14, null=True, blank=True)  # noqa: DJ001
     serial = models.CharField(max_length=50, blank=True)
     batch = models.CharField(max_length=50, blank=True)
     model = models.ForeignKey(BatteryModel, on_delete=models.PROTECT, related_name="batteries")
@@ -241,12 +242,6 @@ class Version(models.Model):
     def __str__(self) -> str:
         return f"{self.subject_label} v{self.seq}"
 
-    @property
-    def subject_label(self) -> str:
-        if self.passport_id is not None:
-            return f"passport {self.passport.passport_id}"
-        return f"battery model {self.model_id}"
-
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not self._state.adding:
             raise ImmutableRecord("a stored version cannot be changed")
@@ -254,6 +249,12 @@ class Version(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecord("a stored version cannot be deleted")
+
+    @property
+    def subject_label(self) -> str:
+        if self.passport_id is not None:
+            return f"passport {self.passport.passport_id}"
+        return f"battery model {self.model_id}"
 
 
 class AccessGrant(models.Model):

@@ -1,0 +1,85 @@
+"""Who may read what (Art. 77(2), Annex XIII), and THE filter every output goes through.
+
+The tiers are not nested: authorities never see point 4 (INDIVIDUAL); persons with a legitimate
+interest never see point 3 (AUTHORITIES) and see point 4 only for batteries they have an
+interest in; the responsible economic operator (and staff) see everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from passport.attributes import TIER_OF, Tier, View
+from passport.errors import NotPermitted
+from passport.models import AccessGrant, Battery
+from passport.services.permissions import organisation_of
+
+
+def filter_document(document: dict, tiers: Iterable[Tier]) -> dict:
+    """Keep the keys whose tier is in `tiers`. Keys not declared in the attribute table are
+    dropped: what nobody classified, nobody reads."""
+    allowed = frozenset(tiers)
+    return {key: value for key, value in document.items() if TIER_OF.get(key) in allowed}
+
+
+def _own_tiers(user: Any, battery: Battery) -> frozenset[Tier]:
+    """Everything the user's position gives, before any explicit choice of a lower view."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return View.PUBLIC.tiers()
+    if user.is_staff:
+        return View.FULL.tiers()
+    organisation = organisation_of(user)
+    if organisation is not None and organisation.pk == battery.responsible_operator_id:
+        return View.FULL.tiers()
+    tiers = set(View.PUBLIC.tiers())
+    if battery.owner_id is not None and battery.owner_id == user.pk:
+        tiers |= View.LEGITIMATE.tiers(interest=True)
+    if organisation is not None:
+        if organisation.is_authority:
+            tiers |= View.AUTHORITY.tiers()
+        else:
+            granted = AccessGrant.objects.filter(battery=battery, organisation=organisation).exists()
+            if granted:
+                tiers |= View.LEGITIMATE.tiers(interest=True)
+            elif organisation.is_legitimate_interest:
+                tiers |= View.LEGITIMATE.tiers(interest=False)
+    return frozenset(tiers)
+
+
+def access_tiers(*, user: Any, battery: Battery, view: View | str | None = None) -> frozenset[Tier]:
+    """The tiers `user` may read for `battery`. With `view`, the caller asks for a lower view
+    (e.g. to see what the public sees); asking for more than one's own raises NotPermitted."""
+    own = _own_tiers(user, battery)
+    if view is None:
+        return own
+    try:
+        wanted = View(view)
+    except ValueError as error:
+        raise NotPermitted(f"unknown view {view!r}; use one of {', '.join(View)}") from error
+    requested = wanted.tiers(interest=Tier.INDIVIDUAL in own)
+    if not requested <= own:
+        raise NotPermitted(f"you may not read the {wanted} view of this battery's passport")
+    return requested
+
+
+def view_of_tiers(tiers: Iterable[Tier]) -> View:
+    """The audience a set of tiers corresponds to (for labels and access logs)."""
+    tier_set = frozenset(tiers)
+    if tier_set >= View.FULL.tiers():
+        return View.FULL
+    if Tier.AUTHORITIES in tier_set:
+        return View.AUTHORITY
+    if Tier.RESTRICTED in tier_set or Tier.INDIVIDUAL in tier_set:
+        return View.LEGITIMATE
+    return View.PUBLIC
+
+
+def access_view(*, user: Any, battery: Battery) -> View:
+    return view_of_tiers(access_tiers(user=user, battery=battery))
+
+
+def reads_as_operator(user: Any, battery: Battery) -> bool:
+    """The responsible operator maintains the passport (Art. 77(4)); its reads are not logged."""
+    organisation = organisation_of(user)
+    return organisation is not None and organisation.pk == battery.responsible_operator_id

@@ -1,0 +1,137 @@
+"""Read queries of the passport domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+
+from passport.errors import NotFound
+from passport.identifiers import IdentifierError, battery_identifier_parse
+from passport.models import AccessLog, Battery, BatteryModel, Organisation, Passport, Version
+from passport.services.permissions import organisation_of
+from passport.vocabulary import PassportState
+
+__all__ = [
+    "access_log_list",
+    "battery_get",
+    "battery_model_get",
+    "battery_model_list",
+    "battery_passport",
+    "battery_search",
+    "organisation_of",
+    "passport_get",
+    "version_list",
+]
+
+
+def _pk(value: Any) -> Any:
+    return value.pk if hasattr(value, "pk") else value
+
+
+def battery_search(
+    *,
+    manufacturer: Organisation | int | None = None,
+    model: BatteryModel | int | None = None,
+    chemistry: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    manufactured_from: dt.date | None = None,
+    manufactured_to: dt.date | None = None,
+    registered_from: dt.date | None = None,
+    registered_to: dt.date | None = None,
+) -> QuerySet[Battery]:
+    """Batteries matching every given filter (the regulators' search); date bounds inclusive."""
+    batteries = Battery.objects.select_related("model", "model__manufacturer", "responsible_operator")
+    if manufacturer is not None:
+        batteries = batteries.filter(model__manufacturer_id=_pk(manufacturer))
+    if model is not None:
+        batteries = batteries.filter(model_id=_pk(model))
+    if chemistry:
+        batteries = batteries.filter(model__chemistry=chemistry)
+    if category:
+        batteries = batteries.filter(model__category=category)
+    if status:
+        batteries = batteries.filter(status=status)
+    if manufactured_from is not None:
+        batteries = batteries.filter(manufacturing_date__gte=manufactured_from)
+    if manufactured_to is not None:
+        batteries = batteries.filter(manufacturing_date__lte=manufactured_to)
+    if registered_from is not None:
+        batteries = batteries.filter(created_at__date__gte=registered_from)
+    if registered_to is not None:
+        batteries = batteries.filter(created_at__date__lte=registered_to)
+    return batteries.order_by("id")
+
+
+def battery_get(*, identifier: str) -> Battery:
+    """A battery by its identifier in any accepted form (GS1 element string, Digital Link path,
+    ISO/IEC 15459 string)."""
+    try:
+        canonical = battery_identifier_parse(identifier).identifier
+    except IdentifierError as error:
+        raise NotFound(f"battery {identifier!r}") from error
+    try:
+        return Battery.objects.select_related("model", "model__manufacturer", "responsible_operator").get(
+            identifier=canonical
+        )
+    except Battery.DoesNotExist as error:
+        raise NotFound(f"battery {identifier!r}") from error
+
+
+def battery_passport(*, battery: Battery) -> Passport:
+    """The battery's current passport: its active one, or the ceased one after recycling."""
+    passport = (
+        Passport.objects.select_related("battery", "battery__model")
+        .filter(battery=battery)
+        .exclude(state=PassportState.SUPERSEDED)
+        .first()
+    )
+    if passport is None:
+        # A battery whose passports were all superseded became part of a new battery; its
+        # latest passport still answers (its successors say where to go).
+        passport = Passport.objects.select_related("battery").filter(battery=battery).order_by("-id").first()
+    if passport is None:
+        raise NotFound(f"passport of battery {battery.identifier}")
+    return passport
+
+
+def passport_get(*, passport_id: str) -> Passport:
+    try:
+        return Passport.objects.select_related("battery", "battery__model", "battery__responsible_operator").get(
+            passport_id=passport_id
+        )
+    except Passport.DoesNotExist as error:
+        raise NotFound(f"passport {passport_id!r}") from error
+
+
+def battery_model_get(*, model_id: int) -> BatteryModel:
+    try:
+        return BatteryModel.objects.select_related("manufacturer").get(pk=model_id)
+    except (BatteryModel.DoesNotExist, ValueError, TypeError) as error:
+        raise NotFound(f"battery model {model_id!r}") from error
+
+
+def battery_model_list(*, manufacturer: Organisation | int | None = None) -> QuerySet[BatteryModel]:
+    models = BatteryModel.objects.select_related("manufacturer")
+    if manufacturer is not None:
+        models = models.filter(manufacturer_id=_pk(manufacturer))
+    return models.order_by("manufacturer_id", "name")
+
+
+def version_list(*, passport: Passport | None = None, model: BatteryModel | None = None) -> QuerySet[Version]:
+    """A passport's or a model's versions, oldest first."""
+    if (passport is None) == (model is None):
+        raise ValueError("give exactly one of passport and model")
+    versions = Version.objects.filter(passport=passport) if passport is not None else Version.objects.filter(model=model)
+    return versions.select_related("author").order_by("seq")
+
+
+def access_log_list(*, battery: Battery | None = None, user: Any = None) -> QuerySet[AccessLog]:
+    logs = AccessLog.objects.select_related("user", "organisation", "battery")
+    if battery is not None:
+        logs = logs.filter(battery=battery)
+    if user is not None:
+        logs = logs.filter(user=user)
+    return logs.order_by("-at")

@@ -1,0 +1,427 @@
+"""Registering batteries (one or ten thousand at a time), updating their item data, and the
+owner's one-time claim."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from passport.errors import Conflict, FieldError, NotPermitted, TransitionRefused, ValidationFailed
+from passport.identifiers import (
+    BatteryIdentifier,
+    IdentifierError,
+    battery_identifier_parse,
+    gs1_element_string,
+    gs1_serial_normalise,
+    gtin_normalise,
+)
+from passport.models import AccessGrant, Battery, BatteryModel, Passport, Version
+from passport.services.claims import claim_code_hash, claim_code_matches, claim_code_new
+from passport.services.permissions import require_member
+from passport.services.snapshots import operator_information, passport_snapshot
+from passport.services.validation import item_data_clean, reason_clean
+from passport.services.versions import changes_between, version_build, version_record
+from passport.values import Text
+from passport.vocabulary import BatteryStatus, PassportState
+
+IDENTITY_KEYS = ("identifier", "gtin", "serial", "batch")
+# Item attributes kept in their own Battery columns rather than in Battery.data.
+DATE_COLUMNS = ("manufacturing_date", "put_into_service_on")
+# Large enough for a production day of a gigafactory line, small enough to validate in memory.
+DEFAULT_BULK_MAX_ITEMS = 50_000
+DB_BATCH_SIZE = 2_000
+EXISTING_LOOKUP_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class RegisteredBattery:
+    battery: Battery
+    passport: Passport
+    # Shown once, to print beside the QR label; only its hash is stored.
+    claim_code: str
+
+
+@dataclass(frozen=True)
+class _Row:
+    identity: BatteryIdentifier
+    values: dict
+
+
+def bulk_max_items() -> int:
+    return int(getattr(settings, "PASSPORT_BULK_MAX_ITEMS", DEFAULT_BULK_MAX_ITEMS))
+
+
+def new_passport_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def manufacturing_place_text(model_data: dict) -> str:
+    place = model_data.get("manufacturing_place") or {}
+    parts = [place.get("street"), place.get("postal_code"), place.get("city"), place.get("country")]
+    return ", ".join(part for part in parts if part)[:300]
+
+
+# --- identity ----------------------------------------------------------------------------------
+
+
+def identity_clean(item: dict) -> tuple[BatteryIdentifier | None, list[FieldError]]:
+    """The battery's identifier from `identifier`, or from `gtin` + `serial` (+ `batch`)."""
+    errors: list[FieldError] = []
+    gtin, serial, batch = item.get("gtin"), item.get("serial"), item.get("batch")
+    identifier = item.get("identifier")
+    if gtin is not None:
+        gtin14 = serial_text = None
+        batch_text = ""
+        try:
+            gtin14 = gtin_normalise(gtin)
+        except IdentifierError as error:
+            errors.append(FieldError("gtin", str(error)))
+        if serial is None:
+            errors.append(FieldError("serial", "is required with a GTIN (GS1 application identifier 21)"))
+        else:
+            try:
+                serial_text = gs1_serial_normalise(serial)
+            except IdentifierError as error:
+                errors.append(FieldError("serial", str(error)))
+        if batch is not None:
+            try:
+                batch_text = gs1_serial_normalise(batch, what="batch")
+            except IdentifierError as error:
+                errors.append(FieldError("batch", str(error)))
+        if errors:
+            return None, errors
+        canonical = gs1_element_string(gtin14, serial_text)
+        if identifier is not None and _parsed_or_none(identifier) != canonical:
+            return None, [FieldError(
+                "identifier", f"does not match gtin and serial, which give {canonical}"
+            )]
+        return BatteryIdentifier(canonical, gtin14, serial_text, batch_text), []
+    if identifier is None:
+        return None, [FieldError("identifier", "give the battery identifier, or gtin and serial")]
+    try:
+        parsed = battery_identifier_parse(identifier)
+    except IdentifierError as error:
+        return None, [FieldError("identifier", str(error))]
+    if parsed.gtin is not None:
+        return parsed, []
+    # A plain ISO/IEC 15459 identifier may come with its serial and batch as printed on the label.
+    extra = {}
+    for key in ("serial", "batch"):
+        if item.get(key) is not None:
+            value, value_errors = Text(50).clean(item[key], key)
+            errors.extend(value_errors)
+            extra[key] = value
+    if errors:
+        return None, errors
+    return BatteryIdentifier(parsed.identifier, None, extra.get("serial", ""), extra.get("batch", "")), []
+
+
+def _parsed_or_none(identifier: Any) -> str | None:
+    try:
+        return battery_identifier_parse(identifier).identifier
+    except IdentifierError:
+        return None
+
+
+def _row_clean(item: Any, model: BatteryModel) -> tuple[_Row | None, list[FieldError]]:
+    if not isinstance(item, dict):
+        return None, [FieldError("item", "must be an object with the battery's identifier and attributes")]
+    identity, errors = identity_clean(item)
+    attributes = {key: value for key, value in item.items() if key not in IDENTITY_KEYS}
+    values, value_errors = item_data_clean(
+        category=model.category, data=attributes, model_data=model.data
+    )
+    errors.extend(value_errors)
+    if errors:
+        return None, errors
+    return _Row(identity, values), []
+
+
+def _existing_identifiers(identifiers: Iterable[str]) -> set[str]:
+    wanted = list(identifiers)
+    found: set[str] = set()
+    for start in range(0, len(wanted), EXISTING_LOOKUP_CHUNK):
+        chunk = wanted[start : start + EXISTING_LOOKUP_CHUNK]
+        found.update(Battery.objects.filter(identifier__in=chunk).values_list("identifier", flat=True))
+    return found
+
+
+def _duplicate_errors(rows: dict[int, _Row]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    first_seen: dict[str, int] = {}
+    for index, row in rows.items():
+        identifier = row.identity.identifier
+        if identifier in first_seen:
+            errors.append(FieldError(
+                "identifier", f"{identifier} appears twice in this request (first at row "
+                              f"{first_seen[identifier]})", index,
+            ))
+        else:
+            first_seen[identifier] = index
+    existing = _existing_identifiers(first_seen)
+    errors.extend(
+        FieldError("identifier", f"{identifier} is already registered", index)
+        for identifier, index in first_seen.items()
+        if identifier in existing
+    )
+    return errors
+
+
+# --- registration ------------------------------------------------------------------------------
+
+
+def battery_register(*, user: Any, model: BatteryModel, item: dict) -> RegisteredBattery:
+    """Register one battery of `model`: its battery row, its first passport and version 1.
+    A duplicate identifier raises Conflict."""
+    require_member(user, model.manufacturer, "register batteries of its models")
+    row, errors = _row_clean(item, model)
+    if errors:
+        raise ValidationFailed(errors)
+    if _existing_identifiers([row.identity.identifier]):
+        raise Conflict("identifier", f"{row.identity.identifier} is already registered")
+    try:
+        return _insert(user=user, model=model, rows=[row])[0]
+    except IntegrityError as error:
+        raise Conflict("identifier", f"{row.identity.identifier} is already registered") from error
+
+
+def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) -> list[RegisteredBattery]:
+    """Register many batteries of one model in one transaction: all of them or none.
+
+    Every bad row is reported (index, field, reason), including identifiers repeated within the
+    request or already registered; nothing is written unless every row is good.
+    """
+    require_member(user, model.manufacturer, "register batteries of its models")
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed([FieldError("items", "must be a non-empty list of batteries")])
+    if len(items) > bulk_max_items():
+        raise ValidationFailed([FieldError(
+            "items", f"at most {bulk_max_items()} batteries per request, got {len(items)}"
+        )])
+    rows: dict[int, _Row] = {}
+    errors: list[FieldError] = []
+    for index, item in enumerate(items):
+        row, row_errors = _row_clean(item, model)
+        if row_errors:
+            errors.extend(error.at_index(index) for error in row_errors)
+        else:
+            rows[index] = row
+    errors.extend(_duplicate_errors(rows))
+    if errors:
+        raise ValidationFailed(sorted(errors, key=lambda e: e.index))
+    try:
+        return _insert(user=user, model=model, rows=list(rows.values()))
+    except IntegrityError as error:
+        # Another request registered some of these identifiers since we looked.
+        late = _duplicate_errors(rows)
+        if late:
+            raise ValidationFailed(sorted(late, key=lambda e: e.index)) from error
+        raise
+
+
+def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[RegisteredBattery]:
+    """Write batteries, passports and first versions with three bulk inserts; every hash and
+    snapshot is computed here in Python, so no row needs a second round trip."""
+    now = timezone.now()
+    operator = model.manufacturer
+    operator_info = operator_information(operator)
+    place = manufacturing_place_text(model.data)
+    codes: list[str] = []
+    batteries: list[Battery] = []
+    for row in rows:
+        values = dict(row.values)
+        made = dt.date.fromisoformat(values.pop("manufacturing_date"))
+        in_service = values.pop("put_into_service_on", None)
+        code = claim_code_new()
+        codes.append(code)
+        batteries.append(Battery(
+            identifier=row.identity.identifier,
+            gtin=row.identity.gtin,
+            serial=row.identity.serial,
+            batch=row.identity.batch,
+            model=model,
+            manufacturing_date=made,
+            manufacturing_place=place,
+            put_into_service_on=dt.date.fromisoformat(in_service) if in_service else None,
+            status=BatteryStatus.ORIGINAL,
+            responsible_operator=operator,
+            claim_code_hash=claim_code_hash(row.identity.identifier, code),
+            data=values,
+            created_at=now,
+            updated_at=now,
+        ))
+    author_id = user.pk if user is not None else None
+    with transaction.atomic():
+        Battery.objects.bulk_create(batteries, batch_size=DB_BATCH_SIZE)
+        passports = [
+            Passport(passport_id=new_passport_id(), battery=battery, state=PassportState.ACTIVE,
+                     created_at=now)
+            for battery in batteries
+        ]
+        Passport.objects.bulk_create(passports, batch_size=DB_BATCH_SIZE)
+        versions = []
+        for battery, passport in zip(batteries, passports, strict=True):
+            snapshot = passport_snapshot(
+                passport=passport, battery=battery, operator=operator, predecessors=[], successors=[]
+            )
+            snapshot["operator_information"] = operator_info
+            versions.append(version_build(
+                passport=passport,
+                previous=None,
+                created_at=now,
+                author_id=author_id,
+                reason="battery registered",
+                changes=changes_between({}, snapshot),
+                data=snapshot,
+            ))
+        Version.objects.bulk_create(versions, batch_size=DB_BATCH_SIZE)
+    return [
+        RegisteredBattery(battery=battery, passport=passport, claim_code=code)
+        for battery, passport, code in zip(batteries, passports, codes, strict=True)
+    ]
+
+
+# --- updates -----------------------------------------------------------------------------------
+
+
+def current_passport_for_update(battery: Battery) -> Passport:
+    """The battery's active passport, locked; a ceased one is read-only."""
+    passport = (
+        Passport.objects.select_for_update()
+        .filter(battery=battery)
+        .exclude(state=PassportState.SUPERSEDED)
+        .first()
+    )
+    if passport is None:
+        raise TransitionRefused(f"battery {battery.identifier} has no active passport")
+    if passport.state == PassportState.CEASED:
+        raise TransitionRefused(
+            f"passport {passport.passport_id} has ceased (the battery was recycled, Art. 77(8)); "
+            "it is kept read-only"
+        )
+    return passport
+
+
+def item_values_of(battery: Battery) -> dict:
+    """The battery's item attribute values as validation sees them (dates as ISO text)."""
+    values = dict(battery.data)
+    values["manufacturing_date"] = battery.manufacturing_date.isoformat()
+    if battery.put_into_service_on is not None:
+        values["put_into_service_on"] = battery.put_into_service_on.isoformat()
+    return values
+
+
+def item_values_apply(battery: Battery, values: dict) -> None:
+    remaining = dict(values)
+    battery.manufacturing_date = dt.date.fromisoformat(remaining.pop("manufacturing_date"))
+    in_service = remaining.pop("put_into_service_on", None)
+    battery.put_into_service_on = dt.date.fromisoformat(in_service) if in_service else None
+    battery.data = remaining
+
+
+def passport_version_record(
+    *, passport: Passport, battery: Battery, author_id: int | None, reason: str, now: dt.datetime
+) -> Version | None:
+    snapshot = passport_snapshot(
+        passport=passport,
+        battery=battery,
+        operator=battery.responsible_operator,
+        predecessors=list(passport.predecessors.values_list("passport_id", flat=True)),
+        successors=list(passport.successors.values_list("passport_id", flat=True)),
+    )
+    return version_record(
+        passport=passport, created_at=now, author_id=author_id, reason=reason, data=snapshot
+    )
+
+
+def battery_update(*, user: Any, battery: Battery, data: dict, reason: str) -> Passport:
+    """Change item attributes of a battery (static corrections, put into service, dynamic values
+    such as state of health; None removes an optional value) and record a passport version.
+
+    `user` is the acting member of the responsible operator; None means the system itself
+    (the telemetry pipeline), recorded as a version without author. A ceased passport is
+    read-only (TransitionRefused).
+    """
+    with transaction.atomic():
+        locked = (
+            Battery.objects.select_for_update()
+            .select_related("model", "responsible_operator")
+            .get(pk=battery.pk)
+        )
+        if user is not None:
+            require_member(user, locked.responsible_operator, "update this battery's passport")
+        passport = current_passport_for_update(locked)
+        reason_text, errors = reason_clean(reason)
+        if isinstance(data, dict):
+            errors.extend(
+                FieldError(key, "identifies the battery and cannot be changed")
+                for key in IDENTITY_KEYS if key in data
+            )
+            data = {key: value for key, value in data.items() if key not in IDENTITY_KEYS}
+        merged, data_errors = item_data_clean(
+            category=locked.model.category,
+            data=data,
+            model_data=locked.model.data,
+            previous=item_values_of(locked),
+        )
+        errors.extend(data_errors)
+        if errors:
+            raise ValidationFailed(errors)
+        now = timezone.now()
+        item_values_apply(locked, merged)
+        version = passport_version_record(
+            passport=passport, battery=locked, author_id=getattr(user, "pk", None),
+            reason=reason_text, now=now,
+        )
+        if version is not None:
+            locked.updated_at = now
+            locked.save(update_fields=["manufacturing_date", "put_into_service_on", "data", "updated_at"])
+    battery.refresh_from_db()
+    return passport
+
+
+# --- ownership ---------------------------------------------------------------------------------
+
+CLAIM_REFUSED = "the identifier or the claim code is not valid, or the code was already used"
+
+
+def battery_claim(*, user: Any, identifier: str, claim_code: str) -> Battery:
+    """The buyer becomes the owner with the one-time code printed beside the QR label. Every
+    failure gives the same answer, so it reveals nothing about which part was wrong."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotPermitted("sign in to claim a battery")
+    try:
+        canonical = battery_identifier_parse(identifier).identifier
+    except IdentifierError as error:
+        raise NotPermitted(CLAIM_REFUSED) from error
+    with transaction.atomic():
+        battery = Battery.objects.select_for_update().filter(identifier=canonical).first()
+        if battery is None or not claim_code_matches(canonical, claim_code, battery.claim_code_hash):
+            raise NotPermitted(CLAIM_REFUSED)
+        if battery.owner_id != user.pk:
+            # Grants were the previous owner's choices.
+            AccessGrant.objects.filter(battery=battery).delete()
+        battery.owner = user
+        battery.claim_code_hash = ""
+        battery.updated_at = timezone.now()
+        battery.save(update_fields=["owner", "claim_code_hash", "updated_at"])
+    return battery
+
+
+def battery_claim_code_reissue(*, user: Any, battery: Battery) -> str:
+    """A fresh one-time code (e.g. for the buyer of a repurposed battery, or a lost label);
+    the previous unused code stops working. Only the responsible operator may do this."""
+    require_member(user, battery.responsible_operator, "issue claim codes for this battery")
+    code = claim_code_new()
+    Battery.objects.filter(pk=battery.pk).update(
+        claim_code_hash=claim_code_hash(battery.identifier, code), updated_at=timezone.now()
+    )
+    battery.refresh_from_db()
+    return code

@@ -1,0 +1,122 @@
+"""The passport document: what a passport says (now or at any past moment), and reading it
+through the caller's access rights."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from passport.access import access_tiers, filter_document, reads_as_operator, view_of_tiers
+from passport.attributes import ATTRIBUTES, TIER_OF, Tier, View
+from passport.errors import NotFound, NotPermitted
+from passport.models import AccessLog, Passport
+from passport.services.permissions import organisation_of
+from passport.services.versions import timestamp_text, version_at
+
+# Document order: identity first, then the attributes in the table's order.
+IDENTITY_ORDER = (
+    "passport_identifier",
+    "battery_identifier",
+    "model_name",
+    "gtin",
+    "serial_number",
+    "batch",
+    "state",
+    "predecessors",
+    "successors",
+    "model_version",
+    "passport_version",
+    "last_updated",
+)
+DOCUMENT_KEYS: tuple[str, ...] = IDENTITY_ORDER + tuple(
+    a.key for a in ATTRIBUTES if a.key not in IDENTITY_ORDER
+)
+
+
+def passport_document(*, passport: Passport, at: dt.datetime | None = None) -> dict:
+    """The full, unfiltered document: every attribute key (None when not declared) plus the
+    identity keys, from the model version and the passport version in force at `at` (now when
+    None). Never hand this out directly: go through passport_read / filter_document."""
+    passport_version = version_at(passport=passport, at=at)
+    if passport_version is None:
+        when = f" at {at.isoformat()}" if at is not None else ""
+        raise NotFound(f"passport {passport.passport_id}{when}")
+    model = passport.battery.model
+    model_version = version_at(model=model, at=at)
+    if model_version is None:
+        # Cannot happen through the services (the model exists before its batteries); a
+        # database edited by hand gets a clear error rather than a half document.
+        raise NotFound(f"battery model {model.pk} version at {passport_version.created_at}")
+    values: dict[str, Any] = {}
+    # Model values first: an item attribute with a model default (extinguishing agent) is
+    # overridden by the battery's own value.
+    values.update(model_version.data)
+    values.update(passport_version.data)
+    values["model_version"] = model_version.seq
+    values["passport_version"] = passport_version.seq
+    values["last_updated"] = timestamp_text(max(model_version.created_at, passport_version.created_at))
+    return {key: values.get(key) for key in DOCUMENT_KEYS}
+
+
+def _log_restricted_read(
+    *, user: Any, passport: Passport, tiers: frozenset[Tier], keys: list[str], endpoint: str
+) -> None:
+    """Art. 78: restricted data read by anyone but the responsible operator leaves a trace."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    restricted = sorted(key for key in keys if TIER_OF.get(key) not in (None, Tier.PUBLIC))
+    if not restricted or reads_as_operator(user, passport.battery):
+        return
+    AccessLog.objects.create(
+        user=user,
+        organisation=organisation_of(user),
+        battery=passport.battery,
+        passport=passport,
+        view=view_of_tiers(tiers),
+        attribute_keys=restricted,
+        endpoint=endpoint[:300],
+    )
+
+
+def passport_read(
+    *,
+    user: Any,
+    passport: Passport,
+    at: dt.datetime | None = None,
+    view: View | str | None = None,
+    endpoint: str,
+) -> dict:
+    """The document as `user` may see it (optionally a lower `view`), logging restricted reads."""
+    tiers = access_tiers(user=user, battery=passport.battery, view=view)
+    document = filter_document(passport_document(passport=passport, at=at), tiers)
+    _log_restricted_read(user=user, passport=passport, tiers=tiers, keys=list(document), endpoint=endpoint)
+    return document
+
+
+def passport_element(
+    *, user: Any, passport: Passport, path: str, at: dt.datetime | None = None, endpoint: str = ""
+) -> Any:
+    """One data element by path (EN 18222), e.g. "rated_capacity_ah" or
+    "hazardous_substances.0.cas_number" ("/" also separates). NotPermitted when the caller's
+    tiers do not cover the attribute (whether or not it has a value, so absence leaks nothing);
+    NotFound when it is not an attribute or has no value."""
+    parts = [part for part in path.replace("/", ".").split(".") if part]
+    if not parts or parts[0] not in TIER_OF:
+        raise NotFound(f"element {path!r}")
+    key = parts[0]
+    tiers = access_tiers(user=user, battery=passport.battery)
+    if TIER_OF[key] not in tiers:
+        raise NotPermitted(f"you may not read {key} of this passport")
+    value: Any = passport_document(passport=passport, at=at)[key]
+    for part in parts[1:]:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise NotFound(f"element {path!r}")
+    if value is None:
+        raise NotFound(f"element {path!r}")
+    _log_restricted_read(user=user, passport=passport, tiers=tiers, keys=[key],
+                         endpoint=endpoint or f"element:{path}")
+    return value

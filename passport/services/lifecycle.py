@@ -1,0 +1,294 @@
+"""The battery lifecycle (Annex XIII 4(c), Art. 77(7)-(8)): status changes, responsibility moves
+and new passports.
+
+    original ──► re-used ─────────────┐        (same passport, updates only)
+       │  └───► repurposed / remanufactured ◄──┐ (NEW passport linked to the old one(s),
+       │              │   ▲                     │  responsibility moves to the new operator)
+       └────────► waste ──────────────┘ (same passport, responsibility moves to the producer,
+                    │                     its PRO or the waste management operator)
+                    ▼
+                 recycled  (passport ceased: read-only, still readable; nothing follows)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from passport.attributes import BY_KEY
+from passport.errors import Conflict, FieldError, TransitionRefused, ValidationFailed
+from passport.identifiers import BatteryIdentifier, IdentifierError, battery_identifier_parse
+from passport.models import AccessGrant, Battery, BatteryModel, Organisation, Passport
+from passport.services.batteries import (
+    current_passport_for_update,
+    manufacturing_place_text,
+    new_passport_id,
+    passport_version_record,
+)
+from passport.services.permissions import require_member
+from passport.services.validation import reason_clean
+from passport.vocabulary import BatteryStatus, OrganisationKind, PassportState
+
+S = BatteryStatus
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.ORIGINAL: frozenset({S.REUSED, S.REPURPOSED, S.REMANUFACTURED, S.WASTE}),
+    S.REUSED: frozenset({S.REPURPOSED, S.REMANUFACTURED, S.WASTE}),
+    S.REPURPOSED: frozenset({S.REUSED, S.REPURPOSED, S.REMANUFACTURED, S.WASTE}),
+    S.REMANUFACTURED: frozenset({S.REUSED, S.REPURPOSED, S.REMANUFACTURED, S.WASTE}),
+    S.WASTE: frozenset({S.RECYCLED, S.REPURPOSED, S.REMANUFACTURED}),
+    S.RECYCLED: frozenset(),
+}
+
+# Art. 77(7): these give the battery a new passport linked to the old one(s).
+NEW_PASSPORT_STATUSES = frozenset({S.REPURPOSED, S.REMANUFACTURED})
+
+# Who may take over responsibility with each status.
+OPERATOR_KINDS: dict[str, frozenset[str]] = {
+    S.REPURPOSED: frozenset(
+        {OrganisationKind.REPURPOSER, OrganisationKind.REMANUFACTURER, OrganisationKind.MANUFACTURER}
+    ),
+    S.REMANUFACTURED: frozenset({OrganisationKind.REMANUFACTURER, OrganisationKind.MANUFACTURER}),
+    # The producer (manufacturer, importer or distributor, Art. 3(47)), its producer
+    # responsibility organisation, or the waste management operator (Art. 77(7)).
+    S.WASTE: frozenset(
+        {
+            OrganisationKind.MANUFACTURER,
+            OrganisationKind.IMPORTER,
+            OrganisationKind.DISTRIBUTOR,
+            OrganisationKind.PRO,
+            OrganisationKind.RECYCLER,
+        }
+    ),
+}
+
+
+def transition_refusal(current: str, new: str) -> str | None:
+    """Why `current` -> `new` is not allowed, or None when it is."""
+    if current == S.RECYCLED:
+        return "the battery was recycled: its passport has ceased and its status cannot change"
+    if new == S.ORIGINAL:
+        return "'original' is only the status of a battery first placed on the market"
+    if new == S.RECYCLED and current != S.WASTE:
+        return "only a waste battery can be recycled; declare it waste first"
+    if current == S.WASTE and new == S.REUSED:
+        return (
+            "a waste battery returns to use only through repurposing or remanufacturing "
+            "(which give it a new passport), or goes to recycling"
+        )
+    if current == new == S.REUSED:
+        return "the battery is already re-used; record repairs and maintenance as an update"
+    if current == new:
+        return f"the battery is already {current}"
+    if new not in TRANSITIONS[current]:
+        return f"a {current} battery cannot become {new}"
+    return None
+
+
+def _operator_errors(status: str, operator: Organisation | None, current: Organisation) -> list[FieldError]:
+    if status in OPERATOR_KINDS:
+        if operator is None:
+            return [FieldError(
+                "operator",
+                f"a battery that becomes {status} changes responsible economic operator; "
+                "name the operator taking over (Art. 77(7))",
+            )]
+        if operator.kind not in OPERATOR_KINDS[status]:
+            allowed = ", ".join(sorted(OrganisationKind(k).label.lower() for k in OPERATOR_KINDS[status]))
+            return [FieldError(
+                "operator",
+                f"a {operator.get_kind_display().lower()} cannot take over a {status} battery; "
+                f"expected: {allowed}",
+            )]
+        return []
+    if operator is not None and operator.pk != current.pk:
+        return [FieldError(
+            "operator",
+            f"the responsible operator stays {current.name} when the battery becomes {status}",
+        )]
+    return []
+
+
+def battery_change_status(
+    *,
+    user: Any,
+    battery: Battery,
+    status: str,
+    reason: str,
+    operator: Organisation | None = None,
+    predecessors: Sequence[Battery] = (),
+    new_identifier: str | None = None,
+    model: BatteryModel | None = None,
+) -> Passport:
+    """Move a battery along its lifecycle and return its passport afterwards.
+
+    - re-used: same passport, status updated;
+    - waste: same passport, responsibility moves to `operator` (producer, PRO or waste operator);
+    - recycled (from waste only): the passport ceases, read-only and still readable;
+    - repurposed / remanufactured: a NEW passport linked to the current passports of `battery`
+      and of `predecessors` (one new pack may be built from several), which are superseded;
+      responsibility moves to `operator`. With `new_identifier` the result is a new battery
+      (optionally of `model`, one of the operator's models); without it the battery keeps its
+      identifier and gets the new passport.
+
+    Only members of the current responsible operator(s) may do this.
+    """
+    reason_text, errors = reason_clean(reason)
+    if status not in BatteryStatus.values:
+        errors.append(FieldError("status", f"must be one of {', '.join(BatteryStatus.values)}"))
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        sources = _lock_sources(battery, predecessors)
+        main = sources[0]
+        for source in sources:
+            require_member(user, source.responsible_operator, f"change the status of {source.identifier}")
+        old_passports = [current_passport_for_update(source) for source in sources]
+        for source in sources:
+            refusal = transition_refusal(source.status, status)
+            if refusal is not None:
+                raise TransitionRefused(f"{source.identifier}: {source.status} → {status} refused: {refusal}")
+
+        errors.extend(_operator_errors(status, operator, main.responsible_operator))
+        if status not in NEW_PASSPORT_STATUSES:
+            for name, given in (("predecessors", predecessors), ("new_identifier", new_identifier),
+                                ("model", model)):
+                if given:
+                    errors.append(FieldError(
+                        name, f"applies only to repurposing or remanufacturing, not to {status}"
+                    ))
+        parsed_identifier = None
+        if model is not None and not new_identifier:
+            errors.append(FieldError(
+                "new_identifier",
+                "a battery of a different model needs a new identifier (the GTIN names the model)",
+            ))
+        if model is not None and operator is not None and model.manufacturer_id != operator.pk:
+            errors.append(FieldError("model", f"must be a battery model of {operator.name}"))
+        if new_identifier and status in NEW_PASSPORT_STATUSES:
+            try:
+                parsed_identifier = battery_identifier_parse(new_identifier)
+            except IdentifierError as error:
+                errors.append(FieldError("new_identifier", str(error)))
+        if errors:
+            raise ValidationFailed(errors)
+        if parsed_identifier is not None and Battery.objects.filter(identifier=parsed_identifier.identifier).exists():
+            raise Conflict("new_identifier", f"{parsed_identifier.identifier} is already registered")
+
+        now = timezone.now()
+        author_id = user.pk
+        if status in NEW_PASSPORT_STATUSES:
+            return _new_passport(
+                sources=sources,
+                old_passports=old_passports,
+                status=status,
+                operator=operator,
+                parsed_identifier=parsed_identifier,
+                model=model,
+                author_id=author_id,
+                reason=reason_text,
+                now=now,
+            )
+        passport = old_passports[0]
+        main.status = status
+        if status == S.WASTE:
+            main.responsible_operator = operator
+            # The owner discarded the battery; their grants end with their ownership.
+            main.owner = None
+            AccessGrant.objects.filter(battery=main).delete()
+        if status == S.RECYCLED:
+            passport.state = PassportState.CEASED
+            passport.ceased_at = now
+            passport.save(update_fields=["state", "ceased_at"])
+        main.updated_at = now
+        main.save(update_fields=["status", "responsible_operator", "owner", "updated_at"])
+        passport_version_record(passport=passport, battery=main, author_id=author_id,
+                                reason=reason_text, now=now)
+        return passport
+
+
+def _lock_sources(battery: Battery, predecessors: Sequence[Battery]) -> list[Battery]:
+    """Lock the battery and its predecessors (in primary key order, so that two concurrent
+    changes cannot deadlock) and return them with the main battery first."""
+    wanted = [battery.pk, *(p.pk for p in predecessors)]
+    if len(set(wanted)) != len(wanted):
+        raise ValidationFailed([FieldError(
+            "predecessors", "lists a battery twice, or the battery itself"
+        )])
+    locked = {
+        b.pk: b
+        for b in Battery.objects.select_for_update()
+        .select_related("model", "responsible_operator")
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    }
+    return [locked[pk] for pk in wanted]
+
+
+def _new_passport(
+    *,
+    sources: list[Battery],
+    old_passports: list[Passport],
+    status: str,
+    operator: Organisation,
+    parsed_identifier: BatteryIdentifier | None,
+    model: BatteryModel | None,
+    author_id: int,
+    reason: str,
+    now: dt.datetime,
+) -> Passport:
+    main = sources[0]
+    if parsed_identifier is not None:
+        target_model = model or main.model
+        # The new pack keeps the static item values of the main original (e.g. extinguishing
+        # agent); its use data starts afresh.
+        static_values = {
+            key: value for key, value in main.data.items()
+            if not _is_dynamic(key)
+        }
+        target = Battery.objects.create(
+            identifier=parsed_identifier.identifier,
+            gtin=parsed_identifier.gtin,
+            serial=parsed_identifier.serial,
+            batch=parsed_identifier.batch,
+            model=target_model,
+            manufacturing_date=now.date(),
+            manufacturing_place=manufacturing_place_text(target_model.data),
+            status=status,
+            responsible_operator=operator,
+            data=static_values,
+            created_at=now,
+            updated_at=now,
+        )
+    else:
+        target = main
+
+    # Supersede first: a battery may have only one current passport at a time.
+    for source, old in zip(sources, old_passports, strict=True):
+        old.state = PassportState.SUPERSEDED
+        old.save(update_fields=["state"])
+        source.status = status
+        source.responsible_operator = operator
+        source.owner = None
+        source.updated_at = now
+        source.save(update_fields=["status", "responsible_operator", "owner", "updated_at"])
+        AccessGrant.objects.filter(battery=source).delete()
+
+    passport = Passport.objects.create(
+        passport_id=new_passport_id(), battery=target, state=PassportState.ACTIVE, created_at=now
+    )
+    passport.predecessors.set(old_passports)
+    for source, old in zip(sources, old_passports, strict=True):
+        passport_version_record(passport=old, battery=source, author_id=author_id,
+                                reason=f"superseded by {passport.passport_id}: {reason}", now=now)
+    passport_version_record(passport=passport, battery=target, author_id=author_id,
+                            reason=reason, now=now)
+    return passport
+
+
+def _is_dynamic(key: str) -> bool:
+    attribute = BY_KEY.get(key)
+    return attribute is None or attribute.dynamic

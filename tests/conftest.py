@@ -1,0 +1,222 @@
+"""Shared fixtures: organisations of every kind, users acting for them, a complete stationary
+LFP battery model and registered batteries — all created through the passport services, so
+every fixture has its version history like real data.
+
+Quick map (all function-scoped, database access implied):
+
+    organisations    -> Orgs(manufacturer, other_manufacturer, recycler, repairer, repurposer,
+                             remanufacturer, pro, authority)
+    users            -> Users(manufacturer, other_manufacturer, recycler, repairer, repurposer,
+                              remanufacturer, pro, authority, owner, stranger, staff)
+                        each org user is an admin member of the org of the same name; `owner`
+                        and `stranger` are private persons (no membership); `staff` is a
+                        superuser without membership
+    stationary_model_data -> dict: every model attribute of a 48 V 100 Ah LFP rack (complete)
+    stationary_model      -> BatteryModel "HomeRack 5.12" of organisations.manufacturer
+    register_battery      -> callable(**item overrides) -> RegisteredBattery (unique GTIN serial)
+    registered            -> RegisteredBattery (battery, passport, claim_code), status original
+    battery / passport    -> shortcuts into `registered`
+    owned_battery         -> `battery` claimed by users.owner
+    complete_battery      -> `battery` put into service with every item attribute filled in
+    at_time               -> context manager freezing django.utils.timezone.now() for history tests
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from passport.demo import (
+    demo_gtin,
+    lfp_home_battery_model_data,
+    lfp_item_dynamic_data,
+    manufacturer_fields,
+)
+from passport.identifiers import lei_with_check_digits
+from passport.models import Battery, BatteryModel, Organisation, Passport
+from passport.services import (
+    RegisteredBattery,
+    battery_claim,
+    battery_model_create,
+    battery_register,
+    battery_update,
+    membership_create,
+    organisation_create,
+)
+from passport.vocabulary import Category, Chemistry, MembershipRole, OrganisationKind
+
+MODEL_GTIN = demo_gtin("001")
+MANUFACTURING_DATE = "2026-03-02"
+
+
+@dataclass(frozen=True)
+class Orgs:
+    manufacturer: Organisation
+    other_manufacturer: Organisation
+    recycler: Organisation
+    repairer: Organisation
+    repurposer: Organisation
+    remanufacturer: Organisation
+    pro: Organisation
+    authority: Organisation
+
+
+@dataclass(frozen=True)
+class Users:
+    manufacturer: Any
+    other_manufacturer: Any
+    recycler: Any
+    repairer: Any
+    repurposer: Any
+    remanufacturer: Any
+    pro: Any
+    authority: Any
+    owner: Any
+    stranger: Any
+    staff: Any
+
+
+@pytest.fixture
+def organisations(db) -> Orgs:
+    return Orgs(
+        manufacturer=organisation_create(
+            kind=OrganisationKind.MANUFACTURER, name="Voltaro Energy GmbH", **manufacturer_fields()
+        ),
+        other_manufacturer=organisation_create(
+            kind=OrganisationKind.MANUFACTURER, name="Other Cells SA", city="Lyon", country="FR",
+            lei=lei_with_check_digits("969500OTHERCELLS01"),
+        ),
+        recycler=organisation_create(kind=OrganisationKind.RECYCLER, name="ReCell Recycling GmbH",
+                                     city="Freiberg", country="DE"),
+        repairer=organisation_create(kind=OrganisationKind.REPAIRER, name="SolarFix Service GmbH",
+                                     city="Leipzig", country="DE"),
+        repurposer=organisation_create(kind=OrganisationKind.REPURPOSER, name="SecondLife Storage BV",
+                                       city="Eindhoven", country="NL"),
+        remanufacturer=organisation_create(kind=OrganisationKind.REMANUFACTURER, name="ReMan Packs Sp. z o.o.",
+                                           city="Wrocław", country="PL"),
+        pro=organisation_create(kind=OrganisationKind.PRO, name="Stiftung Batterie-Rücknahme (PRO)",
+                                city="Hamburg", country="DE"),
+        authority=organisation_create(kind=OrganisationKind.AUTHORITY, name="Market Surveillance Authority",
+                                      city="Berlin", country="DE"),
+    )
+
+
+@pytest.fixture
+def users(organisations: Orgs) -> Users:
+    User = get_user_model()  # noqa: N806 - Django's convention
+
+    def member(username: str, organisation: Organisation):
+        user = User.objects.create_user(username=username, password="pw-" + username)
+        membership_create(user=user, organisation=organisation, role=MembershipRole.ADMIN)
+        return user
+
+    return Users(
+        manufacturer=member("maker", organisations.manufacturer),
+        other_manufacturer=member("other-maker", organisations.other_manufacturer),
+        recycler=member("recycler", organisations.recycler),
+        repairer=member("repairer", organisations.repairer),
+        repurposer=member("repurposer", organisations.repurposer),
+        remanufacturer=member("remanufacturer", organisations.remanufacturer),
+        pro=member("pro", organisations.pro),
+        authority=member("inspector", organisations.authority),
+        owner=User.objects.create_user(username="owner", password="pw-owner"),
+        stranger=User.objects.create_user(username="stranger", password="pw-stranger"),
+        staff=User.objects.create_superuser(username="staff", password="pw-staff"),
+    )
+
+
+@pytest.fixture
+def stationary_model_data() -> dict:
+    """Every model-level attribute of a 48 V 16s 100 Ah (5.12 kWh) LFP rack module."""
+    return lfp_home_battery_model_data(capacity_ah=100, mass_kg=45.0)
+
+
+@pytest.fixture
+def stationary_model(organisations: Orgs, users: Users, stationary_model_data: dict) -> BatteryModel:
+    return battery_model_create(
+        user=users.manufacturer,
+        manufacturer=organisations.manufacturer,
+        name="HomeRack 5.12 (48 V 100 Ah)",
+        category=Category.STATIONARY,
+        chemistry=Chemistry.LFP,
+        data=stationary_model_data,
+    )
+
+
+@pytest.fixture
+def register_battery(stationary_model: BatteryModel, users: Users) -> Callable[..., RegisteredBattery]:
+    """Register one more battery of the stationary model; keyword arguments override the item."""
+    serials = count(1)
+
+    def register(**overrides: Any) -> RegisteredBattery:
+        item = {
+            "gtin": MODEL_GTIN,
+            "serial": f"VT2603{next(serials):05d}",
+            "batch": "L2603A",
+            "manufacturing_date": MANUFACTURING_DATE,
+            **overrides,
+        }
+        return battery_register(user=users.manufacturer, model=stationary_model, item=item)
+
+    return register
+
+
+@pytest.fixture
+def registered(register_battery) -> RegisteredBattery:
+    return register_battery()
+
+
+@pytest.fixture
+def battery(registered: RegisteredBattery) -> Battery:
+    return registered.battery
+
+
+@pytest.fixture
+def passport(registered: RegisteredBattery) -> Passport:
+    return registered.passport
+
+
+@pytest.fixture
+def owned_battery(registered: RegisteredBattery, users: Users) -> Battery:
+    return battery_claim(user=users.owner, identifier=registered.battery.identifier,
+                         claim_code=registered.claim_code)
+
+
+@pytest.fixture
+def complete_battery(battery: Battery, users: Users) -> Battery:
+    """The registered battery, put into service and with every item attribute filled in."""
+    battery_update(
+        user=users.manufacturer,
+        battery=battery,
+        reason="commissioned and first telemetry",
+        data={
+            "put_into_service_on": "2026-04-01",
+            **lfp_item_dynamic_data(soh_pct=97.5, capacity_ah=100, cycles=120, days=200),
+            "accident_information": [
+                {"occurred_on": "2026-06-01", "description": "Water ingress after flooding; "
+                 "module dried and inspected", "severity": "minor"},
+            ],
+        },
+    )
+    battery.refresh_from_db()
+    return battery
+
+
+@pytest.fixture
+def at_time() -> Callable[[dt.datetime], contextlib.AbstractContextManager]:
+    """`with at_time(moment): ...` makes the services stamp records with `moment`."""
+
+    @contextlib.contextmanager
+    def freeze(moment: dt.datetime) -> Iterator[None]:
+        with mock.patch("django.utils.timezone.now", return_value=moment):
+            yield
+
+    return freeze
