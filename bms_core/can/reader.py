@@ -11,6 +11,7 @@ it is at most `stale_after_s` away from the 0x356. Order inside a burst therefor
 
 from __future__ import annotations
 
+import gzip
 import logging
 import math
 import time
@@ -144,8 +145,12 @@ def iter_samples(
 def open_log(path: str | PathLike[str]) -> can.io.generic.MessageReader:
     """python-can's reader for the file type; ASC timestamps made absolute (Unix seconds)."""
     suffixes = [suffix.lower() for suffix in Path(path).suffixes]
-    options = {"relative_timestamp": False} if ".asc" in suffixes else {}
-    return can.LogReader(path, **options)
+    if suffixes[-2:] == [".asc", ".gz"]:
+        # can.LogReader does not pass reader options on for .gz files (python-can 4.6).
+        return can.ASCReader(gzip.open(path, "rt"), relative_timestamp=False)
+    if suffixes[-1:] == [".asc"]:
+        return can.ASCReader(path, relative_timestamp=False)
+    return can.LogReader(path)
 
 
 def read_log(

@@ -90,7 +90,9 @@ def samples_of(frames: list[can.Message], **options: float) -> list:
 # -- log files ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [".log", ".asc", ".blf", ".trc", ".csv"])
+@pytest.mark.parametrize(
+    "suffix", [".log", ".asc", ".blf", ".trc", ".csv", ".log.gz", ".asc.gz", ".csv.gz"]
+)
 def test_read_log_turns_every_python_can_format_into_samples(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"battery{suffix}"
     with can.Logger(path) as logger:
