@@ -9,6 +9,7 @@ the document, exports) is driven by this table.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -528,6 +529,7 @@ TIER_OF: dict[str, Tier] = {
 }
 
 
+@functools.cache
 def mandatory(
     category: str, level: Level, *, at_creation: bool = False
 ) -> tuple[Attribute, ...]:

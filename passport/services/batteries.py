@@ -23,6 +23,7 @@ from passport.identifiers import (
     gtin_normalise,
 )
 from passport.models import AccessGrant, Battery, BatteryModel, Passport, Version
+from passport.services.bulk_insert import rows_insert
 from passport.services.claims import claim_code_hash, claim_code_matches, claim_code_new
 from passport.services.permissions import require_member
 from passport.services.snapshots import operator_information, passport_snapshot
@@ -36,7 +37,6 @@ IDENTITY_KEYS = ("identifier", "gtin", "serial", "batch")
 DATE_COLUMNS = ("manufacturing_date", "put_into_service_on")
 # Large enough for a production day of a gigafactory line, small enough to validate in memory.
 DEFAULT_BULK_MAX_ITEMS = 50_000
-DB_BATCH_SIZE = 2_000
 EXISTING_LOOKUP_CHUNK = 900
 
 
@@ -227,8 +227,9 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
 
 
 def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[RegisteredBattery]:
-    """Write batteries, passports and first versions with three bulk inserts; every hash and
-    snapshot is computed here in Python, so no row needs a second round trip."""
+    """Write batteries, passports and first versions with three bulk inserts (COPY on
+    PostgreSQL); every hash and snapshot is computed here in Python, so no row needs a second
+    round trip."""
     now = timezone.now()
     operator = model.manufacturer
     operator_info = operator_information(operator)
@@ -259,13 +260,13 @@ def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[Registe
         ))
     author_id = user.pk if user is not None else None
     with transaction.atomic():
-        Battery.objects.bulk_create(batteries, batch_size=DB_BATCH_SIZE)
+        rows_insert(Battery, batteries)
         passports = [
             Passport(passport_id=new_passport_id(), battery=battery, state=PassportState.ACTIVE,
                      created_at=now)
             for battery in batteries
         ]
-        Passport.objects.bulk_create(passports, batch_size=DB_BATCH_SIZE)
+        rows_insert(Passport, passports)
         versions = []
         for battery, passport in zip(batteries, passports, strict=True):
             snapshot = passport_snapshot(
@@ -281,7 +282,7 @@ def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[Registe
                 changes=changes_between({}, snapshot),
                 data=snapshot,
             ))
-        Version.objects.bulk_create(versions, batch_size=DB_BATCH_SIZE)
+        rows_insert(Version, versions)
     return [
         RegisteredBattery(battery=battery, passport=passport, claim_code=code)
         for battery, passport, code in zip(batteries, passports, codes, strict=True)
