@@ -7,6 +7,9 @@ burst). A cycle that contained 0x356 yields one sample stamped with the 0x356 ti
 voltage, current and temperature from that 0x356, and SOC (0x355) and cell extremes (0x373) from
 the latest such frame at cycle close, whether it came in this cycle or an earlier one, as long as
 it is at most `stale_after_s` away from the 0x356. Order inside a burst therefore does not matter.
+Cycles whose 0x356 has no valid voltage or current, or whose timestamp is not after the previous
+sample's, are counted and dropped: the analytics require finite current and voltage and strictly
+increasing time.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class CycleAssembler:
         self._measurement: tuple[float, dict[str, SignalValue]] | None = None
         # signal -> (value, frame timestamp) of the newest 0x355 / 0x373 values
         self._latest: dict[str, tuple[float, float]] = {}
+        self._last_sample_at: float | None = None
 
     @property
     def has_open_cycle(self) -> bool:
@@ -101,10 +105,19 @@ class CycleAssembler:
             self.stats.cycles_without_measurement += 1
             return None
         timestamp, values = measurement
+        voltage, current = _number(values.get("voltage_v")), _number(values.get("current_a"))
+        if math.isnan(voltage) or math.isnan(current):
+            self.stats.invalid_measurements += 1
+            return None
+        # The analytics need strictly increasing time; merged logs can break that.
+        if self._last_sample_at is not None and timestamp <= self._last_sample_at:
+            self.stats.out_of_order += 1
+            return None
+        self._last_sample_at = timestamp
         return Sample(
             timestamp=timestamp,
-            voltage_v=_number(values.get("voltage_v")),
-            current_a=_number(values.get("current_a")),
+            voltage_v=voltage,
+            current_a=current,
             temperature_c=_number(values.get("temperature_c")),
             soc_pct=self._fresh("soc_pct", timestamp),
             **{name: self._fresh(name, timestamp) for name in _CELL_SIGNALS},

@@ -19,7 +19,8 @@ MAX_ERRORS_KEPT = 20
 
 @dataclass(frozen=True)
 class Sample:
-    """One battery broadcast cycle; NaN where the battery gave no valid value."""
+    """One battery broadcast cycle. Voltage and current are always valid; the other fields are
+    NaN where the battery gave no valid (or no fresh enough) value."""
 
     timestamp: float
     current_a: float
@@ -41,6 +42,10 @@ class ReaderStats:
     ignored: int = 0
     malformed: int = 0
     cycles_without_measurement: int = 0
+    # Cycles whose 0x356 had no valid voltage or current: the analytics cannot use such a row.
+    invalid_measurements: int = 0
+    # Cycles stamped at or before the previous sample (merged or re-ordered logs).
+    out_of_order: int = 0
     samples: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -53,7 +58,9 @@ class ReaderStats:
         return (
             f"{self.frames} frames: {self.decoded} decoded, {self.ignored} ignored "
             f"(other ids / inverter keep-alive), {self.malformed} malformed; "
-            f"{self.samples} samples, {self.cycles_without_measurement} cycles without 0x356"
+            f"{self.samples} samples; cycles dropped: {self.cycles_without_measurement} without "
+            f"0x356, {self.invalid_measurements} without valid voltage and current, "
+            f"{self.out_of_order} out of order"
         )
 
 

@@ -196,12 +196,45 @@ def test_high_resolution_soc_is_preferred() -> None:
 
 
 def test_invalid_markers_become_nan() -> None:
-    msg = encode_message(0x356, {"voltage_v": 52.0, "current_a": None, "temperature_c": None})
+    msg = encode_message(0x356, {"voltage_v": 52.0, "current_a": -3.0, "temperature_c": None})
     msg.timestamp = T0
-    (sample,) = samples_of([msg])
-    assert sample.voltage_v == 52.0
-    assert math.isnan(sample.current_a) and math.isnan(sample.temperature_c)
+    soc = encode_message(0x355, {"soc_pct": None, "soh_pct": 99})
+    soc.timestamp = T0 + 0.001
+    (sample,) = samples_of([msg, soc])
+    assert (sample.voltage_v, sample.current_a) == (52.0, -3.0)
+    assert math.isnan(sample.temperature_c)
     assert math.isnan(sample.soc_pct)
+
+
+def test_cycles_without_valid_voltage_or_current_are_dropped() -> None:
+    # The analytics need both for every row; such a cycle is counted instead.
+    frames = []
+    for second, (voltage, current) in enumerate(
+        [(52.0, 1.0), (None, 1.0), (52.0, None), (52.1, 2.0)]
+    ):
+        msg = encode_message(
+            0x356, {"voltage_v": voltage, "current_a": current, "temperature_c": 20.0}
+        )
+        msg.timestamp = T0 + second
+        frames.append(msg)
+    assembler = CycleAssembler()
+    samples = list(iter_samples(frames, assembler))
+    assert [s.current_a for s in samples] == [1.0, 2.0]
+    assert assembler.stats.invalid_measurements == 2
+
+
+def test_samples_out_of_time_order_are_dropped() -> None:
+    frames = []
+    for at in [T0, T0 + 1, T0 + 0.5, T0 + 1, T0 + 2]:
+        msg = encode_message(
+            0x356, {"voltage_v": 52.0, "current_a": at - T0, "temperature_c": 20.0}
+        )
+        msg.timestamp = at
+        frames.append(msg)
+    assembler = CycleAssembler()
+    samples = list(iter_samples(frames, assembler))
+    assert [s.timestamp - T0 for s in samples] == [0, 1, 2]
+    assert assembler.stats.out_of_order == 2
 
 
 def test_cycles_without_0x356_are_counted_not_sampled() -> None:
@@ -248,7 +281,7 @@ def test_the_assembler_refuses_nonsense_settings() -> None:
 
 def test_write_csv_has_a_header_and_empty_fields_for_missing_values() -> None:
     frames = recording(2)
-    missing = encode_message(0x356, {"voltage_v": 52.0, "current_a": None, "temperature_c": 21.0})
+    missing = encode_message(0x356, {"voltage_v": 52.0, "current_a": 1.5, "temperature_c": None})
     missing.timestamp = T0 + 2
     table = read_table(frames + [missing])
     out = io.StringIO()
@@ -258,8 +291,8 @@ def test_write_csv_has_a_header_and_empty_fields_for_missing_values() -> None:
     assert len(rows) == 4
     assert rows[1][0] == f"{T0 + 3 * FRAME_SPACING_S:.6f}"
     assert float(rows[1][1]) == -20.0
-    assert rows[3][1] == ""  # current not available
-    assert float(rows[3][2]) == 52.0
+    assert rows[3][3] == ""  # temperature not available
+    assert float(rows[3][1]) == 1.5
 
 
 def read_table(frames: list[can.Message]) -> SampleTable:
