@@ -58,6 +58,7 @@ def main() -> None:
     base_env = {**os.environ, "DEBUG": "1"}
 
     results["analytics"] = run_script("bench_analytics.py", args.out_dir / "analytics.json", base_env)
+    results["can"] = run_script("bench_can.py", args.out_dir / "can.json", base_env)
 
     database_url, scratch = scratch_postgres()
     pg_env = {**base_env, "DATABASE_URL": database_url}
