@@ -19,6 +19,8 @@ Quick map (all function-scoped, database access implied):
     owned_battery         -> `battery` claimed by users.owner
     complete_battery      -> `battery` put into service with every item attribute filled in
     at_time               -> context manager freezing django.utils.timezone.now() for history tests
+
+Passwords are "pw-<username>" (e.g. "pw-maker"); hashing is MD5 in tests (autouse fixture).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ from passport.vocabulary import Category, Chemistry, MembershipRole, Organisatio
 
 MODEL_GTIN = demo_gtin("001")
 MANUFACTURING_DATE = "2026-03-02"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """PBKDF2 at production strength costs ~0.3 s per user; tests create a dozen users each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass(frozen=True)

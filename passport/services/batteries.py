@@ -177,9 +177,15 @@ def _duplicate_errors(rows: dict[int, _Row]) -> list[FieldError]:
 # --- registration ------------------------------------------------------------------------------
 
 
+def _model_fresh(model: BatteryModel) -> BatteryModel:
+    """Validate against the model as stored now, not a caller's possibly stale instance."""
+    return BatteryModel.objects.select_related("manufacturer").get(pk=model.pk)
+
+
 def battery_register(*, user: Any, model: BatteryModel, item: dict) -> RegisteredBattery:
     """Register one battery of `model`: its battery row, its first passport and version 1.
     A duplicate identifier raises Conflict."""
+    model = _model_fresh(model)
     require_member(user, model.manufacturer, "register batteries of its models")
     row, errors = _row_clean(item, model)
     if errors:
@@ -198,6 +204,7 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
     Every bad row is reported (index, field, reason), including identifiers repeated within the
     request or already registered; nothing is written unless every row is good.
     """
+    model = _model_fresh(model)
     require_member(user, model.manufacturer, "register batteries of its models")
     if not isinstance(items, list) or not items:
         raise ValidationFailed([FieldError("items", "must be a non-empty list of batteries")])
