@@ -154,23 +154,48 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # JSON only: the HTML pages are server-rendered templates, not DRF's browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "passport.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "passport.api.negotiation.PreferenceNegotiation",
+    "EXCEPTION_HANDLER": "passport.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "passport.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "passport.api.throttles.AnonymousRateThrottle",
+        "passport.api.throttles.AuthenticatedRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.getenv("ANON_THROTTLE_RATE", "120/minute"),
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
     },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "EU Battery Passport API",
     "DESCRIPTION": (
         "Digital battery passports under Regulation (EU) 2023/1542 (Art. 77, Annex XIII) "
-        "with access rights per attribute, versioning, and BMS state-of-health data."
+        "with access rights per attribute, versioning, and BMS state-of-health data. "
+        "Every error body is `{\"errors\": [{\"field\", \"reason\", \"index\"?}]}`; "
+        "see docs/api.md."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request and response bodies differ (write-only inputs, read-only outputs): separate components.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "BatteryStatusEnum": "passport.vocabulary.BatteryStatus",
+        "CategoryEnum": "passport.vocabulary.Category",
+        "ChemistryEnum": "passport.vocabulary.Chemistry",
+        "PassportStateEnum": "passport.vocabulary.PassportState",
+        "OrganisationKindEnum": "passport.vocabulary.OrganisationKind",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

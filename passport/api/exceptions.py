@@ -1,0 +1,78 @@
+"""One exception handler for the whole API: every error body is `{"errors": [...]}`.
+
+Each error is `{"field": <dotted path or null>, "reason": <text>}`, plus `"index"` for a row of a
+bulk request. Domain errors (passport.errors) map to their status here so that views never
+translate them one by one; DRF's own errors (serializer validation, authentication, throttling,
+404 from a lookup) are reshaped into the same body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from passport import errors as domain
+
+# Keys DRF uses for "the request as a whole" rather than one field.
+NON_FIELD_KEYS = frozenset({"non_field_errors", "detail"})
+
+
+def error(field: str | None, reason: str, index: int | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"field": field, "reason": reason}
+    if index is not None:
+        body["index"] = index
+    return body
+
+
+def flatten_detail(detail: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str | None, str]]:
+    """(dotted field path, reason) pairs from DRF's nested error detail."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            yield from flatten_detail(value, path + (str(key),))
+    elif isinstance(detail, list):
+        for position, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                yield from flatten_detail(item, path + (str(position),))
+            else:
+                yield from flatten_detail(item, path)
+    else:
+        parts = [part for part in path if part not in NON_FIELD_KEYS]
+        yield (".".join(parts) or None), str(detail)
+
+
+def domain_error_response(exc: domain.PassportError) -> Response:
+    if isinstance(exc, domain.ValidationFailed):
+        body = [error(item.field, item.reason, item.index) for item in exc.errors]
+        return Response({"errors": body}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, domain.Conflict):
+        return Response(
+            {"errors": [error(exc.field, exc.reason)]}, status=status.HTTP_409_CONFLICT
+        )
+    if isinstance(exc, domain.TransitionRefused):
+        return Response(
+            {"errors": [error("status", exc.reason)]}, status=status.HTTP_409_CONFLICT
+        )
+    if isinstance(exc, domain.NotPermitted):
+        return Response({"errors": [error(None, exc.reason)]}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, domain.NotFound):
+        return Response(
+            {"errors": [error(None, f"{exc.what} not found.")]}, status=status.HTTP_404_NOT_FOUND
+        )
+    return Response({"errors": [error(None, str(exc))]}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, domain.PassportError):
+        # A failed request never leaves a half-applied change behind under ATOMIC_REQUESTS.
+        set_rollback()
+        return domain_error_response(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    response.data = {"errors": [error(field, reason) for field, reason in flatten_detail(response.data)]}
+    return response
