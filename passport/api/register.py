@@ -1,0 +1,135 @@
+"""The regulators' register listing: one row per battery, as the authority tier may see it, and
+its streamed CSV / JSON exports.
+
+A row is built like a small passport document and goes through the same access filter as every
+other output, so an attribute the authorities may not read (e.g. the point-4 status) never
+appears, even though they may filter by it. Register facts that are not passport attributes
+(manufacturer id, registration time) are added after filtering.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from passport.access import filter_document
+from passport.attributes import Tier, View
+from passport.models import Battery, Passport
+from passport.vocabulary import PassportState
+
+AUTHORITY_TIERS = View.AUTHORITY.tiers()
+
+# Candidate columns from the passport document, in listing order; filtered per tier.
+DOCUMENT_COLUMNS = (
+    "battery_identifier",
+    "passport_identifier",
+    "model_name",
+    "category",
+    "chemistry",
+    "gtin",
+    "serial_number",
+    "batch",
+    "manufacturing_date",
+    "status",
+    "state",
+)
+REGISTER_COLUMNS = ("manufacturer_id", "manufacturer", "model_id", "registered_at")
+COLUMNS: tuple[str, ...] = tuple(filter_document(dict.fromkeys(DOCUMENT_COLUMNS), AUTHORITY_TIERS)) + REGISTER_COLUMNS
+EXPORT_CHUNK = 2000
+
+
+def with_current_passport(batteries: QuerySet[Battery]) -> QuerySet[Battery]:
+    """One extra query per chunk instead of one per battery."""
+    current = Passport.objects.exclude(state=PassportState.SUPERSEDED).only(
+        "passport_id", "state", "battery_id"
+    )
+    return batteries.prefetch_related(Prefetch("passports", queryset=current, to_attr="current_passports"))
+
+
+def battery_row(battery: Battery, tiers: Iterable[Tier]) -> dict[str, Any]:
+    """The listing columns of one battery that `tiers` may read, plus the register facts."""
+    passports = getattr(battery, "current_passports", None)
+    passport = passports[0] if passports else None
+    model = battery.model
+    document = {
+        "battery_identifier": battery.identifier,
+        "passport_identifier": passport.passport_id if passport else None,
+        "model_name": model.name,
+        "category": model.category,
+        "chemistry": model.chemistry,
+        "gtin": battery.gtin,
+        "serial_number": battery.serial or None,
+        "batch": battery.batch or None,
+        "manufacturing_date": battery.manufacturing_date.isoformat(),
+        "status": battery.status,
+        "state": passport.state if passport else None,
+    }
+    row = filter_document(document, tiers)
+    row.update(
+        manufacturer_id=model.manufacturer_id,
+        manufacturer=model.manufacturer.name,
+        model_id=model.pk,
+        registered_at=battery.created_at.isoformat(),
+    )
+    return row
+
+
+def register_row(battery: Battery) -> dict[str, Any]:
+    return battery_row(battery, AUTHORITY_TIERS)
+
+
+def register_rows(batteries: Iterable[Battery]) -> list[dict[str, Any]]:
+    return [register_row(battery) for battery in batteries]
+
+
+def _iterate(batteries: QuerySet[Battery]) -> Iterator[dict[str, Any]]:
+    for battery in with_current_passport(batteries).iterator(chunk_size=EXPORT_CHUNK):
+        yield register_row(battery)
+
+
+class _Echo:
+    """csv.writer wants a file; this one hands each written line back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def csv_lines(batteries: QuerySet[Battery]) -> Iterator[str]:
+    writer = csv.DictWriter(_Echo(), fieldnames=COLUMNS, extrasaction="ignore")
+    yield writer.writeheader()
+    for row in _iterate(batteries):
+        yield writer.writerow({key: csv_cell(value) for key, value in row.items()})
+
+
+def json_chunks(batteries: QuerySet[Battery]) -> Iterator[str]:
+    yield '{"columns": ' + json.dumps(COLUMNS) + ', "results": ['
+    first = True
+    for row in _iterate(batteries):
+        yield ("" if first else ",") + "\n" + json.dumps(row, ensure_ascii=False)
+        first = False
+    yield "\n]}\n"
+
+
+def export_response(batteries: QuerySet[Battery], export_format: str) -> StreamingHttpResponse:
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    if export_format == "csv":
+        response = StreamingHttpResponse(csv_lines(batteries), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(json_chunks(batteries), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="battery-register-{stamp}.{export_format}"'
+    return response

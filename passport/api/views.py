@@ -1,0 +1,705 @@
+"""API views: validate the input with a serializer, call a service or selector, render the result
+with an output serializer. Domain errors become HTTP answers in passport.api.exceptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from passport import selectors
+from passport.access import access_tiers, view_of_tiers
+from passport.api import serializers as s
+from passport.api.negotiation import ExportNegotiation
+from passport.api.parsers import BulkJSONParser
+from passport.api.permissions import ActsForOrganisation, IsAuthority
+from passport.api.register import export_response, register_rows, with_current_passport
+from passport.api.renderers import PageRenderer
+from passport.errors import NotFound, TransitionRefused
+from passport.identifiers import battery_by_digital_link, qr_url
+from passport.models import Battery, Organisation, Passport
+from passport.presentation import passport_page_context, version_line
+from passport.services import (
+    access_grant_create,
+    access_grant_revoke,
+    battery_change_status,
+    battery_claim,
+    battery_model_create,
+    battery_model_update,
+    battery_register,
+    battery_register_bulk,
+    battery_update,
+    passport_element,
+    passport_read,
+    version_chain_verify,
+)
+from passport.services.permissions import organisation_of, require_member
+from passport.vocabulary import PassportState
+
+PASSPORT_TEMPLATE = "passport/passport.html"
+
+
+def endpoint_of(request: Request) -> str:
+    """What the access log records as the place of a read."""
+    return f"{request.method} {request.path}"
+
+
+def errors(*codes: int) -> dict[int, Any]:
+    descriptions = {
+        400: "Invalid input: every problem with its field (and row index for bulk).",
+        401: "Not signed in (send `Authorization: Token <token>`).",
+        403: "It exists, but it is not yours to see or change.",
+        404: "It does not exist.",
+        409: "Refused: duplicate identifier or illegal status transition.",
+    }
+    return {
+        (code, "application/json"): OpenApiResponse(s.ErrorsSerializer, description=descriptions[code])
+        for code in codes
+    }
+
+
+def passport_links(passport: Passport) -> dict[str, str]:
+    passport_id = passport.passport_id
+    return {
+        "page": reverse("passport-page", kwargs={"passport_id": passport_id}),
+        "battery": reverse("battery-page", kwargs={"identifier": passport.battery.identifier}),
+        "qr": qr_url(passport),
+        "versions": reverse("api:passport-versions", kwargs={"passport_id": passport_id}),
+        "verify": reverse("api:passport-verify", kwargs={"passport_id": passport_id}),
+    }
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+
+class TokenObtainView(APIView):
+    """Exchange a username and password for the API token of that account."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        tags=["auth"],
+        auth=[],
+        request=s.TokenInputSerializer,
+        responses={200: s.TokenOutputSerializer, **errors(400)},
+        summary="Obtain an API token",
+    )
+    def post(self, request: Request) -> Response:
+        given = s.TokenInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=given.validated_data["username"],
+            password=given.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise drf_serializers.ValidationError(
+                {"non_field_errors": ["Unable to sign in with this username and password."]}
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(s.TokenOutputSerializer({"token": token.key}).data)
+
+
+# --- organisations -----------------------------------------------------------------------------
+
+
+class OrganisationListView(GenericAPIView):
+    """The organisations known to the register (to name an operator or grant access)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="organisations_list",
+        tags=["organisations"],
+        parameters=[s.OrganisationFilterSerializer],
+        responses={200: s.OrganisationOutputSerializer(many=True), **errors(400, 401)},
+        summary="List organisations",
+    )
+    def get(self, request: Request) -> Response:
+        query = s.OrganisationFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        organisations: QuerySet[Organisation] = Organisation.objects.order_by("name", "id")
+        if "kind" in query.validated_data:
+            organisations = organisations.filter(kind=query.validated_data["kind"])
+        if query.validated_data.get("q"):
+            organisations = organisations.filter(name__icontains=query.validated_data["q"])
+        page = self.paginate_queryset(organisations)
+        return self.get_paginated_response(s.OrganisationOutputSerializer(page, many=True).data)
+
+
+# --- battery models ----------------------------------------------------------------------------
+
+
+class BatteryModelListCreateView(GenericAPIView):
+    permission_classes = (ActsForOrganisation,)
+
+    @extend_schema(
+        operation_id="models_list",
+        tags=["models"],
+        responses={200: s.BatteryModelOutputSerializer(many=True), **errors(401, 403)},
+        summary="List your organisation's battery models",
+    )
+    def get(self, request: Request) -> Response:
+        models = selectors.battery_model_list(manufacturer=organisation_of(request.user))
+        page = self.paginate_queryset(models)
+        return self.get_paginated_response(s.BatteryModelOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["models"],
+        request=s.BatteryModelCreateInputSerializer,
+        responses={201: s.BatteryModelOutputSerializer, **errors(400, 401, 403, 409)},
+        summary="Create a battery model",
+        description="The model belongs to your organisation; `data` holds every mandatory "
+        "model-level attribute of its category. A name already used by your organisation is a 409.",
+    )
+    def post(self, request: Request) -> Response:
+        given = s.BatteryModelCreateInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        model = battery_model_create(
+            user=request.user, manufacturer=organisation_of(request.user), **given.validated_data
+        )
+        return Response(s.BatteryModelOutputSerializer(model).data, status=status.HTTP_201_CREATED)
+
+
+class BatteryModelDetailView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["models"],
+        responses={200: s.BatteryModelOutputSerializer, **errors(401, 403, 404)},
+        summary="Read a battery model (members of its manufacturer)",
+    )
+    def get(self, request: Request, model_id: int) -> Response:
+        model = selectors.battery_model_get(model_id=model_id)
+        require_member(request.user, model.manufacturer, "read the full data of its battery models")
+        return Response(s.BatteryModelOutputSerializer(model).data)
+
+    @extend_schema(
+        tags=["models"],
+        request=s.BatteryModelUpdateInputSerializer,
+        responses={200: s.BatteryModelOutputSerializer, **errors(400, 401, 403, 404)},
+        summary="Update a battery model (versioned)",
+    )
+    def patch(self, request: Request, model_id: int) -> Response:
+        model = selectors.battery_model_get(model_id=model_id)
+        given = s.BatteryModelUpdateInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        updated = battery_model_update(user=request.user, model=model, **given.validated_data)
+        return Response(s.BatteryModelOutputSerializer(updated).data)
+
+
+# --- registration ------------------------------------------------------------------------------
+
+
+class BatteryRegisterView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["batteries"],
+        request=s.BatteryRegisterInputSerializer,
+        responses={201: s.RegisteredBatteryOutputSerializer, **errors(400, 401, 403, 409)},
+        summary="Register one battery",
+        description="Creates the battery, its passport and version 1. The one-time claim code for "
+        "the owner is in this response only.",
+    )
+    def post(self, request: Request) -> Response:
+        given = s.BatteryRegisterInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        registered = battery_register(
+            user=request.user, model=given.validated_data["model"], item=given.validated_data["item"]
+        )
+        return Response(s.RegisteredBatteryOutputSerializer(registered).data, status=status.HTTP_201_CREATED)
+
+
+class BatteryBulkRegisterView(APIView):
+    """Thousands of batteries in one all-or-nothing request. The envelope is checked by a
+    serializer; the rows go straight to the service, which validates each one and reports every
+    bad row (a serializer per row would cost seconds at 10,000 rows)."""
+
+    permission_classes = (IsAuthenticated,)
+    parser_classes = (BulkJSONParser,)
+
+    @extend_schema(
+        tags=["batteries"],
+        request=s.BatteryBulkRegisterInputSerializer,
+        responses={
+            201: s.BulkRegisterOutputSerializer,
+            **errors(400, 401, 403, 404),
+            413: OpenApiResponse(s.ErrorsSerializer, description="Body larger than 64 MB."),
+        },
+        summary="Register many batteries (all or nothing)",
+        description="On any bad row nothing is stored and the 400 lists every problem with "
+        "`index` (row), `field` and `reason`, including identifiers repeated in the request or "
+        "already registered.",
+    )
+    def post(self, request: Request) -> Response:
+        given = s.BatteryBulkRegisterInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        registered = battery_register_bulk(
+            user=request.user, model=given.validated_data["model"], items=given.validated_data["items"]
+        )
+        page_prefix = reverse("passport-page", kwargs={"passport_id": "-"})[:-1]
+        # Built directly: the same shape as RegisteredBatteryOutputSerializer, without its
+        # per-row overhead on tens of thousands of rows.
+        rows = [
+            {
+                "identifier": item.battery.identifier,
+                "passport_identifier": item.passport.passport_id,
+                "claim_code": item.claim_code,
+                "url": page_prefix + item.passport.passport_id,
+            }
+            for item in registered
+        ]
+        return Response({"created": len(rows), "batteries": rows}, status=status.HTTP_201_CREATED)
+
+
+# --- passport reads (JSON for programs, HTML for browsers) ---------------------------------------
+
+
+def parse_moment(text: str) -> dt.datetime:
+    """An ISO date (meaning the end of that day, UTC) or date-time (UTC when no zone is given)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is not None:
+        return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise drf_serializers.ValidationError(
+            {"at": [f"must be an ISO 8601 date or date-time, got {text!r}"]}
+        ) from error
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def passport_in_force(battery: Battery, at: dt.datetime) -> Passport:
+    """The passport the battery had at `at`: the latest one created by then (a repurposed
+    battery has had several)."""
+    passport = battery.passports.filter(created_at__lte=at).order_by("-created_at", "-id").first()
+    if passport is None:
+        raise NotFound(f"passport of battery {battery.identifier} at {at.isoformat()}")
+    return passport
+
+
+class PassportReadView(APIView):
+    """Reads one passport through the caller's access rights; subclasses say which passport."""
+
+    permission_classes = (AllowAny,)
+    renderer_classes = (JSONRenderer, PageRenderer)
+
+    def resolve(self, **kwargs: Any) -> tuple[Passport, dt.datetime | None]:
+        raise NotImplementedError
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        query = s.PassportReadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        requested_view = query.validated_data.get("view")
+        passport, at = self.resolve(**kwargs)
+        document = passport_read(
+            user=request.user, passport=passport, at=at, view=requested_view, endpoint=endpoint_of(request)
+        )
+        tiers = access_tiers(user=request.user, battery=passport.battery, view=requested_view)
+        view = view_of_tiers(tiers).value
+        if request.accepted_renderer.format == "html":
+            context = passport_page_context(
+                passport=passport,
+                document=document,
+                tiers=tiers,
+                view=view,
+                versions=list(selectors.version_list(passport=passport)),
+                at=at,
+                qr_target=qr_url(passport),
+            )
+            return Response(context, template_name=PASSPORT_TEMPLATE)
+        output = {
+            "passport_identifier": passport.passport_id,
+            "battery_identifier": passport.battery.identifier,
+            "view": view,
+            "at": at,
+            "document": document,
+            "links": passport_links(passport),
+        }
+        return Response(s.PassportOutputSerializer(output).data)
+
+
+READ_PARAMETERS = [s.PassportReadQuerySerializer]
+READ_RESPONSES = {
+    (200, "application/json"): s.PassportOutputSerializer,
+    (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="The passport page."),
+    **errors(400, 403, 404),
+}
+
+
+class PassportDetailView(PassportReadView):
+    @extend_schema(
+        tags=["passports"],
+        parameters=READ_PARAMETERS,
+        responses=READ_RESPONSES,
+        summary="Read a passport by passport identifier",
+        description="HTML for browsers, JSON with `Accept: application/json`. The document holds "
+        "the attributes the caller may read; `?view=public` asks for a lower view.",
+    )
+    def get(self, request: Request, passport_id: str) -> Response:
+        return super().get(request, passport_id=passport_id)
+
+    def resolve(self, *, passport_id: str) -> tuple[Passport, None]:
+        return selectors.passport_get(passport_id=passport_id), None
+
+
+class BatteryDetailView(PassportReadView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        tags=["batteries"],
+        parameters=READ_PARAMETERS,
+        responses=READ_RESPONSES,
+        summary="Read a battery's current passport by battery identifier",
+    )
+    def get(self, request: Request, identifier: str) -> Response:
+        return super().get(request, identifier=identifier)
+
+    def resolve(self, *, identifier: str) -> tuple[Passport, None]:
+        battery = selectors.battery_get(identifier=identifier)
+        return selectors.battery_passport(battery=battery), None
+
+    @extend_schema(
+        tags=["batteries"],
+        request=s.BatteryUpdateInputSerializer,
+        responses={(200, "application/json"): s.PassportOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Update a battery's item data (versioned)",
+        description="Item-level attributes, static corrections and dynamic values (state of "
+        "health...). Refused with 409 when the passport has ceased.",
+    )
+    def patch(self, request: Request, identifier: str) -> Response:
+        battery = selectors.battery_get(identifier=identifier)
+        given = s.BatteryUpdateInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        passport = battery_update(user=request.user, battery=battery, **given.validated_data)
+        return updated_passport_response(request, passport)
+
+
+def updated_passport_response(request: Request, passport: Passport) -> Response:
+    document = passport_read(user=request.user, passport=passport, endpoint=endpoint_of(request))
+    tiers = access_tiers(user=request.user, battery=passport.battery)
+    output = {
+        "passport_identifier": passport.passport_id,
+        "battery_identifier": passport.battery.identifier,
+        "view": view_of_tiers(tiers).value,
+        "at": None,
+        "document": document,
+        "links": passport_links(passport),
+    }
+    return Response(s.PassportOutputSerializer(output).data)
+
+
+class DigitalLinkView(PassportReadView):
+    """GS1 Digital Link resolver: /01/<GTIN>/21/<serial> (optionally /10/<lot>) answers with the
+    battery's current passport."""
+
+    renderer_classes = (PageRenderer, JSONRenderer)
+
+    @extend_schema(
+        operation_id="digital_link_retrieve",
+        tags=["digital-link"],
+        parameters=READ_PARAMETERS,
+        responses=READ_RESPONSES,
+        summary="Resolve a GS1 Digital Link to the battery's passport",
+        description="The address in the battery's QR code. HTML by default, JSON with "
+        "`Accept: application/json`.",
+    )
+    def get(self, request: Request, gtin: str, serial: str) -> Response:
+        return super().get(request, gtin=gtin, serial=serial, lot=None)
+
+    def resolve(self, *, gtin: str, serial: str, lot: str | None) -> tuple[Passport, None]:
+        battery = battery_by_digital_link(gtin, serial)
+        if lot is not None and battery.batch and battery.batch != lot:
+            raise NotFound(f"battery /01/{gtin}/10/{lot}/21/{serial}")
+        return selectors.battery_passport(battery=battery), None
+
+
+class DigitalLinkWithLotView(DigitalLinkView):
+    """/01/<GTIN>/10/<lot>/21/<serial>: a lot that does not match the battery's batch is a 404."""
+
+    @extend_schema(
+        operation_id="digital_link_with_lot_retrieve",
+        tags=["digital-link"],
+        parameters=READ_PARAMETERS,
+        responses=READ_RESPONSES,
+        summary="Resolve a GS1 Digital Link with batch/lot to the battery's passport",
+    )
+    def get(self, request: Request, gtin: str, lot: str, serial: str) -> Response:
+        return PassportReadView.get(self, request, gtin=gtin, serial=serial, lot=lot)
+
+
+# --- EN 18222-shaped endpoints ------------------------------------------------------------------
+
+
+class DppPassportView(PassportReadView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        tags=["dpp (EN 18222)"],
+        parameters=READ_PARAMETERS,
+        responses=READ_RESPONSES,
+        summary="Read a passport by passport identifier",
+    )
+    def get(self, request: Request, passport_id: str) -> Response:
+        return super().get(request, passport_id=passport_id)
+
+    def resolve(self, *, passport_id: str) -> tuple[Passport, None]:
+        return selectors.passport_get(passport_id=passport_id), None
+
+    @extend_schema(
+        tags=["dpp (EN 18222)"],
+        request=s.BatteryUpdateInputSerializer,
+        responses={(200, "application/json"): s.PassportOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Update a passport (a new version)",
+        description="Changes item-level attributes of the passport's battery and records a "
+        "version. Only the current passport can change: a superseded or ceased one is a 409.",
+    )
+    def patch(self, request: Request, passport_id: str) -> Response:
+        passport = selectors.passport_get(passport_id=passport_id)
+        given = s.BatteryUpdateInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        if passport.state == PassportState.SUPERSEDED:
+            # battery_update writes to the battery's current passport; this address names an
+            # older one, which stays as it was.
+            raise TransitionRefused(
+                f"passport {passport.passport_id} was superseded by a newer passport and is read-only"
+            )
+        updated = battery_update(user=request.user, battery=passport.battery, **given.validated_data)
+        return updated_passport_response(request, updated)
+
+
+class DppProductView(PassportReadView):
+    @extend_schema(
+        tags=["dpp (EN 18222)"],
+        parameters=READ_PARAMETERS,
+        responses=READ_RESPONSES,
+        summary="Read the current passport of a product (battery identifier)",
+    )
+    def get(self, request: Request, identifier: str) -> Response:
+        return super().get(request, identifier=identifier)
+
+    def resolve(self, *, identifier: str) -> tuple[Passport, None]:
+        battery = selectors.battery_get(identifier=identifier)
+        return selectors.battery_passport(battery=battery), None
+
+
+class DppProductAtView(PassportReadView):
+    @extend_schema(
+        tags=["dpp (EN 18222)"],
+        parameters=[
+            *READ_PARAMETERS,
+            OpenApiParameter(
+                "moment", OpenApiTypes.STR, OpenApiParameter.PATH,
+                description="ISO 8601 date (end of that day, UTC) or date-time.",
+            ),
+        ],
+        responses=READ_RESPONSES,
+        summary="Read a product's passport as it was at a date",
+    )
+    def get(self, request: Request, identifier: str, moment: str) -> Response:
+        return super().get(request, identifier=identifier, moment=moment)
+
+    def resolve(self, *, identifier: str, moment: str) -> tuple[Passport, dt.datetime]:
+        at = parse_moment(moment)
+        battery = selectors.battery_get(identifier=identifier)
+        return passport_in_force(battery, at), at
+
+
+class DppElementView(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        tags=["dpp (EN 18222)"],
+        parameters=[
+            OpenApiParameter(
+                "path", OpenApiTypes.STR, OpenApiParameter.PATH,
+                description="Attribute key, then object keys / list positions separated by `.` "
+                "or `/`, e.g. `rated_capacity_ah` or `hazardous_substances/0/cas_number`.",
+            )
+        ],
+        responses={200: s.ElementOutputSerializer, **errors(403, 404)},
+        summary="Read one data element of a passport by its path",
+        description="403 when the element exists but your access rights do not cover it; 404 "
+        "when there is no such element (or it has no value).",
+    )
+    def get(self, request: Request, passport_id: str, path: str) -> Response:
+        passport = selectors.passport_get(passport_id=passport_id)
+        value = passport_element(user=request.user, passport=passport, path=path, endpoint=endpoint_of(request))
+        output = {"passport_identifier": passport.passport_id, "path": path, "value": value}
+        return Response(s.ElementOutputSerializer(output).data)
+
+
+class PassportVersionsView(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        tags=["passports"],
+        responses={200: s.VersionListOutputSerializer, **errors(404)},
+        summary="List a passport's versions",
+        description="Oldest first. Changed attributes are named only when you may read them; "
+        "the reason only for readers of the full passport.",
+    )
+    def get(self, request: Request, passport_id: str) -> Response:
+        passport = selectors.passport_get(passport_id=passport_id)
+        tiers = access_tiers(user=request.user, battery=passport.battery)
+        lines = [version_line(version, tiers) for version in selectors.version_list(passport=passport)]
+        output = {"passport_identifier": passport.passport_id, "versions": lines}
+        return Response(s.VersionListOutputSerializer(output).data)
+
+
+class PassportVerifyView(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        tags=["passports"],
+        responses={200: s.VerifyOutputSerializer, **errors(404)},
+        summary="Verify the version chains of a passport and of its battery model",
+        description="Re-computes every hash; a broken chain names its first bad version "
+        "(`broken_seq`) and why (hash mismatch, prev_hash mismatch, seq gap, live data edited).",
+    )
+    def get(self, request: Request, passport_id: str) -> Response:
+        passport = selectors.passport_get(passport_id=passport_id)
+        reports = [
+            *version_chain_verify(subject=passport),
+            *version_chain_verify(subject=passport.battery.model),
+        ]
+        output = {
+            "passport_identifier": passport.passport_id,
+            "ok": all(report.ok for report in reports),
+            "chains": [report.as_dict() for report in reports],
+        }
+        return Response(s.VerifyOutputSerializer(output).data)
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+
+class BatteryStatusView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["batteries"],
+        request=s.StatusChangeInputSerializer,
+        responses={200: s.StatusChangeOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Change a battery's status (lifecycle)",
+        description="re-used (same passport); repurposed / remanufactured (new passport linked to "
+        "the old ones, `operator` required, optional `predecessors`, `new_identifier`, `model`); "
+        "waste (`operator` required); recycled (from waste; the passport ceases). Illegal "
+        "transitions are a 409 with the reason.",
+    )
+    def post(self, request: Request, identifier: str) -> Response:
+        battery = selectors.battery_get(identifier=identifier)
+        given = s.StatusChangeInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        passport = battery_change_status(user=request.user, battery=battery, **given.validated_data)
+        return Response(s.StatusChangeOutputSerializer(passport).data)
+
+
+# --- owners ------------------------------------------------------------------------------------
+
+
+class ClaimView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["owners"],
+        request=s.ClaimInputSerializer,
+        responses={200: s.ClaimOutputSerializer, **errors(400, 401, 403)},
+        summary="Claim a battery with its one-time claim code",
+        description="A wrong identifier, a wrong code and a used code all give the same 403.",
+    )
+    def post(self, request: Request) -> Response:
+        given = s.ClaimInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        battery = battery_claim(user=request.user, **given.validated_data)
+        return Response(s.ClaimOutputSerializer(battery).data)
+
+
+class GrantCreateView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["owners"],
+        request=s.GrantInputSerializer,
+        responses={201: s.GrantOutputSerializer, **errors(400, 401, 403, 404)},
+        summary="Let an organisation read your battery's individual data (point 4)",
+    )
+    def post(self, request: Request, identifier: str) -> Response:
+        battery = selectors.battery_get(identifier=identifier)
+        given = s.GrantInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        grant = access_grant_create(user=request.user, battery=battery, **given.validated_data)
+        return Response(s.GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class GrantRevokeView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["owners"],
+        request=None,
+        responses={204: None, **errors(401, 403, 404)},
+        summary="Withdraw an organisation's access to your battery's individual data",
+    )
+    def delete(self, request: Request, identifier: str, organisation_id: int) -> Response:
+        battery = selectors.battery_get(identifier=identifier)
+        organisation = Organisation.objects.filter(pk=organisation_id).first()
+        if organisation is None:
+            raise NotFound(f"organisation {organisation_id}")
+        access_grant_revoke(user=request.user, battery=battery, organisation=organisation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- regulators --------------------------------------------------------------------------------
+
+
+class RegulatorBatteryListView(GenericAPIView):
+    """The register for market surveillance: every battery, filtered, as the authority tier may
+    see it; one page as JSON, or everything streamed as CSV or JSON."""
+
+    permission_classes = (IsAuthority,)
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(
+        operation_id="regulator_batteries_list",
+        tags=["regulators"],
+        parameters=[s.RegulatorExportQuerySerializer],
+        responses={
+            (200, "application/json"): s.RegisterRowSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `?format=csv`."),
+            **errors(400, 401, 403),
+        },
+        summary="Search all batteries (authorities)",
+        description="Paginated JSON by default; `?format=csv` or `?format=json` streams every "
+        "match. Rows hold only what the authority tier may read: the status is a filter but not "
+        "a column (Annex XIII point 4 is for persons with a legitimate interest).",
+    )
+    def get(self, request: Request) -> Response:
+        query = s.RegulatorExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = dict(query.validated_data)
+        export_format = filters.pop("format", None)
+        batteries = selectors.battery_search(**filters)
+        if export_format:
+            return export_response(batteries, export_format)
+        page = self.paginate_queryset(with_current_passport(batteries))
+        return self.get_paginated_response(register_rows(page))

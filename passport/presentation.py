@@ -1,0 +1,207 @@
+"""How a filtered passport document is laid out for people: sections per BatteryPass aspect,
+each row with its Annex XIII point, unit and a value shaped for templates.
+
+Only reads the attribute table; what a viewer may see was decided before (access filtering), so
+a key missing from the document is simply not shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import segno
+from django.utils.safestring import SafeString, mark_safe
+
+from passport.access import filter_document
+from passport.attributes import ATTRIBUTES, DOCUMENT_FIELDS, Attribute, Tier
+
+ASPECT_TITLES: dict[str, str] = {
+    "GeneralProductInformation": "General product information",
+    "Labels": "Labels and conformity",
+    "CarbonFootprint": "Carbon footprint",
+    "SupplyChainDueDiligence": "Supply chain due diligence",
+    "MaterialComposition": "Material composition",
+    "Circularity": "Circularity and end of life",
+    "PerformanceAndDurability": "Performance and durability",
+}
+
+ANNEX_XIII_POINT: dict[Tier, str] = {
+    Tier.PUBLIC: "1",
+    Tier.RESTRICTED: "2",
+    Tier.AUTHORITIES: "3",
+    Tier.INDIVIDUAL: "4",
+}
+
+TIER_AUDIENCE: dict[Tier, str] = {
+    Tier.PUBLIC: "everybody",
+    Tier.RESTRICTED: "legitimate interest and authorities",
+    Tier.AUTHORITIES: "authorities only",
+    Tier.INDIVIDUAL: "legitimate interest in this battery",
+}
+
+# Shown in the page header rather than in the attribute sections.
+HEADER_KEYS = frozenset({"passport_identifier", "battery_identifier"}) | {
+    field.key for field in DOCUMENT_FIELDS
+}
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value shaped for a template: exactly one of text, items (a list) or fields (an object)."""
+
+    text: str | None = None
+    items: tuple[Value, ...] | None = None
+    fields: tuple[tuple[str, Value], ...] | None = None
+    link: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    key: str
+    name: str
+    unit: str
+    point: str
+    audience: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Section:
+    aspect: str
+    title: str
+    rows: tuple[Row, ...]
+
+
+def shape_value(value: Any) -> Value:
+    if isinstance(value, dict):
+        return Value(fields=tuple((humanise(key), shape_value(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return Value(items=tuple(shape_value(item) for item in value))
+    if isinstance(value, bool):
+        return Value(text="yes" if value else "no")
+    if value is None:
+        return Value(text="—")
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return Value(text=text, link=text.startswith(("https://", "http://")))
+
+
+def humanise(key: str) -> str:
+    text = key.replace("_pct", " (%)").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def attribute_row(attribute: Attribute, value: Any) -> Row:
+    return Row(
+        number=attribute.number,
+        key=attribute.key,
+        name=attribute.name,
+        unit=attribute.unit or "",
+        point=ANNEX_XIII_POINT[attribute.tier],
+        audience=TIER_AUDIENCE[attribute.tier],
+        value=shape_value(value),
+    )
+
+
+def document_sections(document: dict[str, Any]) -> list[Section]:
+    """The attributes present in `document`, grouped by aspect in the table's order."""
+    rows_by_aspect: dict[str, list[Row]] = {aspect: [] for aspect in ASPECT_TITLES}
+    for attribute in ATTRIBUTES:
+        if attribute.key in HEADER_KEYS or attribute.key not in document:
+            continue
+        rows_by_aspect.setdefault(attribute.aspect, []).append(
+            attribute_row(attribute, document[attribute.key])
+        )
+    return [
+        Section(aspect=aspect, title=ASPECT_TITLES.get(aspect, aspect), rows=tuple(rows))
+        for aspect, rows in rows_by_aspect.items()
+        if rows
+    ]
+
+
+def hidden_points(tiers: set[Tier] | frozenset[Tier]) -> list[str]:
+    """The Annex XIII points this viewer does not see, to say so on the page."""
+    return [
+        f"point {ANNEX_XIII_POINT[tier]} ({TIER_AUDIENCE[tier]})"
+        for tier in (Tier.RESTRICTED, Tier.AUTHORITIES, Tier.INDIVIDUAL)
+        if tier not in tiers
+    ]
+
+
+# --- the passport page --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionLine:
+    seq: int
+    created_at: Any
+    reason: str | None
+    changed_keys: tuple[str, ...]
+    hash: str
+    prev_hash: str
+
+    @property
+    def changed_names(self) -> tuple[str, ...]:
+        return tuple(NAMES.get(key, humanise(key)) for key in self.changed_keys)
+
+
+def version_line(version: Any, tiers: frozenset[Tier]) -> VersionLine:
+    """A history entry that names only the attributes the viewer may read, and gives the
+    free-text reason only to those who read everything (it may mention point 2-4 facts)."""
+    return VersionLine(
+        seq=version.seq,
+        created_at=version.created_at,
+        reason=version.reason if frozenset(tiers) >= frozenset(Tier) else None,
+        changed_keys=tuple(filter_document(version.changes or {}, tiers)),
+        hash=version.hash,
+        prev_hash=version.prev_hash,
+    )
+
+
+NAMES: dict[str, str] = {
+    **{field.key: field.name for field in DOCUMENT_FIELDS},
+    **{attribute.key: attribute.name for attribute in ATTRIBUTES},
+}
+
+
+def qr_svg(url: str) -> SafeString:
+    """An inline SVG QR code (ISO/IEC 18004, error correction M) of `url`. Safe to embed: segno
+    writes only path data and the fixed title below, never the URL text itself."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=4, title="QR code of this battery's passport address", omitsize=True
+    )
+    return mark_safe(svg)  # noqa: S308 - generated markup, see docstring
+
+
+PAGE_HISTORY_LENGTH = 15
+
+
+def passport_page_context(
+    *,
+    passport: Any,
+    document: dict[str, Any],
+    tiers: frozenset[Tier],
+    view: str,
+    versions: list[Any],
+    at: Any,
+    qr_target: str,
+) -> dict[str, Any]:
+    """Everything the passport page template shows, from an already filtered document."""
+    lines = [version_line(version, tiers) for version in versions]
+    return {
+        "passport": passport,
+        "document": document,
+        "view": view,
+        "at": at,
+        "sections": document_sections({k: v for k, v in document.items() if v is not None}),
+        "hidden_points": hidden_points(tiers),
+        "status": document.get("status"),
+        "state": document.get("state"),
+        "predecessors": document.get("predecessors") or [],
+        "successors": document.get("successors") or [],
+        "history": list(reversed(lines))[:PAGE_HISTORY_LENGTH],
+        "history_total": len(lines),
+        "qr_svg": qr_svg(qr_target),
+        "qr_target": qr_target,
+    }
