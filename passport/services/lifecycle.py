@@ -82,11 +82,11 @@ def transition_refusal(current: str, new: str) -> str | None:
         )
     if current == new == S.REUSED:
         return "the battery is already re-used; record repairs and maintenance as an update"
+    if new in TRANSITIONS[current]:
+        return None
     if current == new:
         return f"the battery is already {current}"
-    if new not in TRANSITIONS[current]:
-        return f"a {current} battery cannot become {new}"
-    return None
+    return f"a {current} battery cannot become {new}"
 
 
 def _operator_errors(status: str, operator: Organisation | None, current: Organisation) -> list[FieldError]:
