@@ -9,7 +9,7 @@ from typing import Any
 from passport.access import access_tiers, filter_document, reads_as_operator, view_of_tiers
 from passport.attributes import ATTRIBUTES, TIER_OF, Tier, View
 from passport.errors import NotFound, NotPermitted
-from passport.models import AccessLog, Passport
+from passport.models import AccessLog, Battery, Passport
 from passport.services.permissions import organisation_of
 from passport.services.versions import timestamp_text, version_at
 
@@ -58,6 +58,11 @@ def passport_document(*, passport: Passport, at: dt.datetime | None = None) -> d
     return {key: values.get(key) for key in DOCUMENT_KEYS}
 
 
+def _battery_now(passport: Passport) -> Battery:
+    """Rights follow the battery's current owner and operator, not a copy loaded earlier."""
+    return Battery.objects.get(pk=passport.battery_id)
+
+
 def _log_restricted_read(
     *, user: Any, passport: Passport, tiers: frozenset[Tier], keys: list[str], endpoint: str
 ) -> None:
@@ -65,7 +70,7 @@ def _log_restricted_read(
     if user is None or not getattr(user, "is_authenticated", False):
         return
     restricted = sorted(key for key in keys if TIER_OF.get(key) not in (None, Tier.PUBLIC))
-    if not restricted or reads_as_operator(user, passport.battery):
+    if not restricted or reads_as_operator(user, _battery_now(passport)):
         return
     AccessLog.objects.create(
         user=user,
@@ -87,7 +92,7 @@ def passport_read(
     endpoint: str,
 ) -> dict:
     """The document as `user` may see it (optionally a lower `view`), logging restricted reads."""
-    tiers = access_tiers(user=user, battery=passport.battery, view=view)
+    tiers = access_tiers(user=user, battery=_battery_now(passport), view=view)
     document = filter_document(passport_document(passport=passport, at=at), tiers)
     _log_restricted_read(user=user, passport=passport, tiers=tiers, keys=list(document), endpoint=endpoint)
     return document
@@ -104,7 +109,7 @@ def passport_element(
     if not parts or parts[0] not in TIER_OF:
         raise NotFound(f"element {path!r}")
     key = parts[0]
-    tiers = access_tiers(user=user, battery=passport.battery)
+    tiers = access_tiers(user=user, battery=_battery_now(passport))
     if TIER_OF[key] not in tiers:
         raise NotPermitted(f"you may not read {key} of this passport")
     value: Any = passport_document(passport=passport, at=at)[key]

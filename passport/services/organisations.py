@@ -77,10 +77,19 @@ def membership_create(*, user: Any, organisation: Organisation, role: str = Memb
     return Membership.objects.create(user=user, organisation=organisation, role=role)
 
 
+def _is_owner(user: Any, battery: Battery) -> bool:
+    """Checked against the stored row: ownership may have changed since `battery` was loaded."""
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and Battery.objects.filter(pk=battery.pk, owner_id=user.pk).exists()
+    )
+
+
 def access_grant_create(*, user: Any, battery: Battery, organisation: Organisation) -> AccessGrant:
     """The owner lets `organisation` read the individual data (Annex XIII point 4) of the
     owner's battery, e.g. an energy aggregator or a repairer acting for the owner."""
-    if user is None or not getattr(user, "is_authenticated", False) or battery.owner_id != user.pk:
+    if not _is_owner(user, battery):
         raise NotPermitted("only the owner of the battery may grant access to its data")
     if organisation.kind == OrganisationKind.AUTHORITY:
         # Art. 77(2): authorities never read point 4, and the owner cannot change that.
@@ -95,6 +104,6 @@ def access_grant_create(*, user: Any, battery: Battery, organisation: Organisati
 
 
 def access_grant_revoke(*, user: Any, battery: Battery, organisation: Organisation) -> None:
-    if user is None or not getattr(user, "is_authenticated", False) or battery.owner_id != user.pk:
+    if not _is_owner(user, battery):
         raise NotPermitted("only the owner of the battery may revoke access to its data")
     AccessGrant.objects.filter(battery=battery, organisation=organisation).delete()

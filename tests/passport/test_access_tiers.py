@@ -72,6 +72,7 @@ def test_each_attribute_reaches_exactly_the_audiences_of_its_tier(attribute, rea
 
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_the_audiences_tiers(audience, readers, complete_battery):
+    complete_battery.refresh_from_db()
     assert access_tiers(user=readers.by_audience[audience], battery=complete_battery) == AUDIENCES[audience]
 
 
@@ -112,6 +113,7 @@ def test_a_lower_view_may_be_requested_never_a_higher_one(readers, passport, com
 
 
 def test_access_view_names_the_audience(readers, complete_battery):
+    complete_battery.refresh_from_db()
     views = {audience: access_view(user=user, battery=complete_battery) for audience, user in readers.by_audience.items()}
     assert views["anonymous"] is View.PUBLIC
     assert views["legitimate interest, no interest in this battery"] is View.LEGITIMATE
