@@ -272,11 +272,14 @@ def version_chain_verify(*, subject: BatteryModel | Passport | None = None) -> l
     from passport.services.snapshots import live_part_of, model_snapshot, passport_snapshot_now
 
     if isinstance(subject, BatteryModel):
+        # Compare with the stored row, not with the caller's copy of it.
+        subject = BatteryModel.objects.get(pk=subject.pk)
         versions = list(Version.objects.filter(model=subject).order_by("seq"))
         report = chain_check(model_subject(subject.pk), versions)
         latest = versions[-1] if versions else None
         return [_with_live_check(report, latest, model_snapshot(subject))] if latest else [report]
     if isinstance(subject, Passport):
+        subject = Passport.objects.select_related("battery__responsible_operator").get(pk=subject.pk)
         versions = list(Version.objects.filter(passport=subject).order_by("seq"))
         report = chain_check(passport_subject(subject.passport_id), versions)
         if not versions:

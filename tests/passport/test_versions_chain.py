@@ -1,0 +1,180 @@
+"""Versions: one immutable, hash-chained record per change; tampering is caught and named; the
+passport can be read as it was on any past date."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from passport.errors import NotFound
+from passport.models import Battery, ImmutableRecord, Version
+from passport.services import (
+    battery_change_status,
+    battery_model_update,
+    battery_update,
+    passport_document,
+    version_chain_verify,
+)
+from passport.services.versions import passport_subject, version_hash
+from passport.vocabulary import BatteryStatus
+
+TRIGGER_MIGRATION = importlib.import_module("passport.migrations.0002_version_immutable_trigger")
+
+
+@contextlib.contextmanager
+def immutability_trigger_off():
+    """What a database administrator could do: switch the trigger off to edit rows by hand."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Django's foreign keys are deferred; ALTER TABLE wants no pending checks.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE passport_version DISABLE TRIGGER passport_version_immutable")
+        else:
+            cursor.execute(TRIGGER_MIGRATION.SQLITE_DROP)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("ALTER TABLE passport_version ENABLE TRIGGER passport_version_immutable")
+            else:
+                cursor.execute(TRIGGER_MIGRATION.SQLITE_CREATE)
+
+
+def three_versions(battery, users):
+    battery_update(user=users.manufacturer, battery=battery, data={"state_of_charge_pct": 80}, reason="telemetry")
+    battery_update(user=users.manufacturer, battery=battery, data={"state_of_charge_pct": 60}, reason="telemetry")
+
+
+def test_every_change_is_a_version_chained_to_the_previous_one(battery, passport, users, organisations,
+                                                               stationary_model):
+    three_versions(battery, users)
+    battery_change_status(user=users.manufacturer, battery=battery, status=BatteryStatus.WASTE,
+                          operator=organisations.recycler, reason="collected")
+    battery_model_update(user=users.manufacturer, model=stationary_model, data={"battery_mass_kg": 46},
+                         reason="re-weighed")
+    versions = list(passport.versions.order_by("seq"))
+    assert [v.seq for v in versions] == [1, 2, 3, 4]
+    assert [v.reason for v in versions] == ["battery registered", "telemetry", "telemetry", "collected"]
+    assert versions[2].changes == {"state_of_charge_pct": {"old": 80, "new": 60}}
+    assert versions[3].changes["status"] == {"old": "original", "new": "waste"}
+    assert versions[3].changes["operator_information"]["new"]["name"] == "ReCell Recycling GmbH"
+    for previous, version in zip(versions, versions[1:], strict=False):
+        assert version.prev_hash == previous.hash
+    assert all(v.author == users.manufacturer for v in versions)
+    assert stationary_model.versions.count() == 2
+    assert [r.ok for r in version_chain_verify()] == [True, True]
+
+
+def test_the_hash_covers_the_canonical_record(passport):
+    version = passport.versions.get()
+    assert version.hash == version_hash(
+        subject=passport_subject(passport.passport_id), seq=1, created_at=version.created_at,
+        author_id=version.author_id, reason=version.reason, changes=version.changes, data=version.data,
+        prev_hash="",
+    )
+
+
+def test_stored_versions_refuse_changes_through_the_orm(passport):
+    version = passport.versions.get()
+    version.reason = "rewritten"
+    with pytest.raises(ImmutableRecord):
+        version.save()
+    with pytest.raises(ImmutableRecord):
+        version.delete()
+
+
+def test_the_database_refuses_updates_of_versions(passport):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Version.objects.filter(passport=passport).update(reason="rewritten")
+    assert passport.versions.get().reason == "battery registered"
+
+
+def test_an_edit_behind_the_services_back_is_caught_and_named(battery, passport, users):
+    three_versions(battery, users)
+    with immutability_trigger_off():
+        Version.objects.filter(passport=passport, seq=2).update(data={**passport.versions.get(seq=2).data,
+                                                                      "state_of_charge_pct": 99})
+    [report] = version_chain_verify(subject=passport)
+    assert not report.ok
+    assert report.subject == f"passport:{passport.passport_id}"
+    assert report.broken_seq == 2
+    assert report.reason == "hash mismatch: version 2 was altered after it was stored"
+
+
+def test_raw_sql_tampering_is_caught_too(battery, passport, users):
+    three_versions(battery, users)
+    with immutability_trigger_off(), connection.cursor() as cursor:
+        cursor.execute("UPDATE passport_version SET reason = %s WHERE passport_id = %s AND seq = %s",
+                       ["nothing happened", passport.pk, 3])
+    [report] = version_chain_verify(subject=passport)
+    assert (report.ok, report.broken_seq) == (False, 3)
+
+
+def test_a_recomputed_hash_breaks_the_next_link(battery, passport, users):
+    three_versions(battery, users)
+    forged = passport.versions.get(seq=2)
+    data = {**forged.data, "state_of_charge_pct": 99}
+    new_hash = version_hash(subject=passport_subject(passport.passport_id), seq=2, created_at=forged.created_at,
+                            author_id=forged.author_id, reason=forged.reason, changes=forged.changes,
+                            data=data, prev_hash=forged.prev_hash)
+    with immutability_trigger_off():
+        Version.objects.filter(pk=forged.pk).update(data=data, hash=new_hash)
+    [report] = version_chain_verify(subject=passport)
+    assert (report.ok, report.broken_seq) == (False, 3)
+    assert report.reason.startswith("prev_hash mismatch")
+
+
+def test_a_deleted_version_leaves_a_gap(battery, passport, users):
+    three_versions(battery, users)
+    Version.objects.filter(passport=passport, seq=2).delete()
+    [report] = version_chain_verify(subject=passport)
+    assert (report.ok, report.broken_seq) == (False, 3)
+    assert report.reason == "seq gap: expected version 2, found 3"
+
+
+def test_live_data_edited_behind_the_services_back_is_caught(battery, passport, stationary_model):
+    Battery.objects.filter(pk=battery.pk).update(status="recycled")
+    [report] = version_chain_verify(subject=passport)
+    assert not report.ok and "live data differs from version 1" in report.reason and "status" in report.reason
+    all_reports = {r.subject: r for r in version_chain_verify()}
+    assert not all_reports[f"passport:{passport.passport_id}"].ok
+
+    type(stationary_model).objects.filter(pk=stationary_model.pk).update(data={**stationary_model.data,
+                                                                              "battery_mass_kg": 1})
+    [model_report] = version_chain_verify(subject=stationary_model)
+    assert not model_report.ok and "battery_mass_kg" in model_report.reason
+
+
+def test_the_passport_as_it_was_on_any_past_date(battery, passport, users, stationary_model, at_time):
+    registered_at = passport.versions.get().created_at
+    t1 = registered_at + dt.timedelta(days=10)
+    t2 = registered_at + dt.timedelta(days=20)
+    t3 = registered_at + dt.timedelta(days=30)
+    with at_time(t1):
+        battery_update(user=users.manufacturer, battery=battery, data={"state_of_charge_pct": 80}, reason="t1")
+    with at_time(t2):
+        battery_model_update(user=users.manufacturer, model=stationary_model,
+                             data={"warranty_period_years": 12}, reason="longer warranty")
+    with at_time(t3):
+        battery_update(user=users.manufacturer, battery=battery, data={"state_of_charge_pct": 55}, reason="t3")
+
+    def at(moment):
+        return passport_document(passport=passport, at=moment)
+
+    assert at(registered_at)["state_of_charge_pct"] is None
+    assert at(t1 + dt.timedelta(days=1))["state_of_charge_pct"] == 80
+    assert at(t1 + dt.timedelta(days=1))["warranty_period_years"] == 10
+    assert at(t2)["warranty_period_years"] == 12 and at(t2)["state_of_charge_pct"] == 80
+    latest = at(None)
+    assert latest["state_of_charge_pct"] == 55 and latest["passport_version"] == 3 and latest["model_version"] == 2
+    assert at(t2)["passport_version"] == 2 and at(t1)["model_version"] == 1
+    assert latest["last_updated"] == t3.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with pytest.raises(NotFound):
+        at(registered_at - dt.timedelta(seconds=1))
+    assert all(r.ok for r in version_chain_verify())
