@@ -157,7 +157,7 @@ REST_FRAMEWORK = {
     # JSON only: the HTML pages are server-rendered templates, not DRF's browsable API.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "passport.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "passport.api.negotiation.PreferenceNegotiation",

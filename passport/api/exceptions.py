@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from passport import errors as domain
+from passport.api.parsers import too_large
 
 # Keys DRF uses for "the request as a whole" rather than one field.
 NON_FIELD_KEYS = frozenset({"non_field_errors", "detail"})
@@ -71,6 +74,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # A failed request never leaves a half-applied change behind under ATOMIC_REQUESTS.
         set_rollback()
         return domain_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own ceiling on request bodies (DATA_UPLOAD_MAX_MEMORY_SIZE), hit while DRF
+        # reads a JSON or form body: the client should send less, not something else.
+        exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers as drf_serializers
@@ -305,6 +306,13 @@ class PassportReadView(APIView):
 
     def resolve(self, **kwargs: Any) -> tuple[Passport, dt.datetime | None]:
         raise NotImplementedError
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # What a passport shows depends on who asks: a shared cache must not hand an operator's
+        # full view to the next anonymous reader.
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        return response
 
     def get(self, request: Request, **kwargs: Any) -> Response:
         query = s.PassportReadQuerySerializer(data=request.query_params)
