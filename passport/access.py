@@ -12,8 +12,15 @@ from typing import Any
 
 from passport.attributes import TIER_OF, Tier, View
 from passport.errors import NotPermitted
-from passport.models import AccessGrant, Battery
-from passport.services.permissions import organisation_of
+from passport.models import AccessGrant, Battery, Membership, Organisation
+
+
+def organisation_of(user: Any) -> Organisation | None:
+    """The organisation a user acts for, or None for anonymous users and private persons."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    membership = Membership.objects.select_related("organisation").filter(user=user).first()
+    return membership.organisation if membership is not None else None
 
 
 def filter_document(document: dict, tiers: Iterable[Tier]) -> dict:

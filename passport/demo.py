@@ -18,16 +18,29 @@ from rest_framework.authtoken.models import Token
 
 from passport.identifiers import gs1_check_digit, lei_with_check_digits
 from passport.models import Battery, BatteryModel, Membership, Organisation
+from passport.services import (
+    access_grant_create,
+    battery_change_status,
+    battery_claim,
+    battery_claim_code_reissue,
+    battery_model_create,
+    battery_register,
+    battery_update,
+    organisation_create,
+)
 from passport.vocabulary import BatteryStatus, Category, Chemistry, MembershipRole, OrganisationKind
 
 DEMO_PASSWORD = "demo-passport-2027"
 MANUFACTURER_NAME = "Voltaro Energy GmbH"
-DEMO_GTIN_PREFIX = "0426123456"  # a GS1 Germany-style company prefix for demo data
+DEMO_GTIN_PREFIX = "426123456"  # a 9-digit GS1 Germany-style company prefix for demo data
 
 
 def demo_gtin(item_reference: str) -> str:
-    """A valid GTIN-14 (indicator 0) from the demo company prefix and a 3-digit item reference."""
-    body = f"0{DEMO_GTIN_PREFIX}{item_reference}"[:13]
+    """A valid GTIN-14: indicator 0, the demo company prefix, a 3-digit item reference and the
+    check digit."""
+    if len(item_reference) != 3 or not item_reference.isdigit():
+        raise ValueError("the item reference has three digits")
+    body = f"0{DEMO_GTIN_PREFIX}{item_reference}"
     return body + str(gs1_check_digit(body))
 
 
@@ -292,6 +305,9 @@ class DemoResult:
     created: bool
     users: list[DemoUser]
     batteries: list[Battery]
+    # A fresh one-time code for an unclaimed battery, to try the owner's claim.
+    claim_identifier: str
+    claim_code: str
 
 
 def _user(username: str, *, staff: bool = False, email: str = ""):
@@ -307,8 +323,6 @@ def _user(username: str, *, staff: bool = False, email: str = ""):
 
 
 def _organisation(name: str, kind: str, **fields: str) -> Organisation:
-    from passport.services import organisation_create
-
     existing = Organisation.objects.filter(name=name, kind=kind).first()
     return existing or organisation_create(kind=kind, name=name, **fields)
 
@@ -320,22 +334,12 @@ def _member(user, organisation: Organisation, role: str = MembershipRole.ADMIN) 
 def demo_dataset_build() -> DemoResult:
     """Create the demo dataset unless it exists (re-running changes nothing but passwords and
     tokens, which are reset to the printed demo values)."""
-    from passport.services import (
-        access_grant_create,
-        battery_change_status,
-        battery_claim,
-        battery_claim_code_reissue,
-        battery_model_create,
-        battery_register,
-        battery_update,
-    )
-
     with transaction.atomic():
         manufacturer = _organisation(MANUFACTURER_NAME, OrganisationKind.MANUFACTURER, **manufacturer_fields())
         recycler = _organisation(
             "ReCell Recycling GmbH", OrganisationKind.RECYCLER, city="Freiberg", country="DE",
             street="Hüttenweg 3", postal_code="09599", website="https://recell.example",
-            email="info@recell.example", lei=lei_with_check_digits("5299000RECELLREC001"),
+            email="info@recell.example", lei=lei_with_check_digits("5299000RECELLREC01"),
         )
         repairer = _organisation(
             "SolarFix Service GmbH", OrganisationKind.REPAIRER, city="Leipzig", country="DE",
@@ -399,8 +403,6 @@ def demo_dataset_build() -> DemoResult:
                 recycler=recycler, repairer=repairer, repurposer=repurposer,
                 repurposer_user=repurposer_user, recycler_user=recycler_user,
                 repurposed_model=repurposed_model,
-                services=(battery_register, battery_update, battery_change_status, battery_claim,
-                          battery_claim_code_reissue, access_grant_create),
             )
 
     users = [
@@ -413,15 +415,21 @@ def demo_dataset_build() -> DemoResult:
         DemoUser("owner", "private owner of a battery", None, None),
     ]
     batteries = list(
-        Battery.objects.filter(model__manufacturer__in=[manufacturer, repurposer]).order_by("id")
+        Battery.objects.filter(model__manufacturer__in=[manufacturer, repurposer])
+        .select_related("model", "responsible_operator", "owner")
+        .order_by("id")
     )
-    return DemoResult(created=created, users=users, batteries=batteries)
+    unclaimed = next(
+        b for b in batteries
+        if b.owner_id is None and b.status == BatteryStatus.ORIGINAL and b.responsible_operator_id == manufacturer.pk
+    )
+    code = battery_claim_code_reissue(user=maker, battery=unclaimed)
+    return DemoResult(created=created, users=users, batteries=batteries,
+                      claim_identifier=unclaimed.identifier, claim_code=code)
 
 
 def _demo_batteries(*, maker, owner, small, large, recycler, repairer, repurposer, repurposer_user,
-                    recycler_user, repurposed_model, services) -> None:
-    (battery_register, battery_update, battery_change_status, battery_claim,
-     battery_claim_code_reissue, access_grant_create) = services
+                    recycler_user, repurposed_model) -> None:
     small_gtin, large_gtin = demo_gtin("001"), demo_gtin("002")
     today = dt.date.today()
     registered = []

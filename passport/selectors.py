@@ -7,10 +7,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from passport.access import organisation_of
 from passport.errors import NotFound
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import AccessLog, Battery, BatteryModel, Organisation, Passport, Version
-from passport.services.permissions import organisation_of
 from passport.vocabulary import PassportState
 
 __all__ = [

@@ -6,11 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from passport.access import access_tiers, filter_document, reads_as_operator, view_of_tiers
+from passport.access import (
+    access_tiers,
+    filter_document,
+    organisation_of,
+    reads_as_operator,
+    view_of_tiers,
+)
 from passport.attributes import ATTRIBUTES, TIER_OF, Tier, View
 from passport.errors import NotFound, NotPermitted
 from passport.models import AccessLog, Battery, Passport
-from passport.services.permissions import organisation_of
 from passport.services.versions import timestamp_text, version_at
 
 # Document order: identity first, then the attributes in the table's order.

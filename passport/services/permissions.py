@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from passport.access import organisation_of
 from passport.errors import NotPermitted
-from passport.models import Membership, Organisation
-
-
-def organisation_of(user: Any) -> Organisation | None:
-    """The organisation a user acts for, or None for anonymous users and private persons."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    membership = Membership.objects.select_related("organisation").filter(user=user).first()
-    return membership.organisation if membership is not None else None
+from passport.models import Organisation
 
 
 def require_member(user: Any, organisation: Organisation, action: str) -> None:
