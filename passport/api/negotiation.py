@@ -1,8 +1,9 @@
 """Content negotiation: one URL answers HTML to browsers and JSON to programs.
 
 DRF's default negotiation ranks Accept entries by specificity only and ignores their q-values, so
-`Accept: application/json, text/html;q=0.1` could get HTML. Here the client's preference (q) comes
-first, specificity breaks ties, and the view's first renderer answers `*/*` or a missing header.
+`Accept: application/json, text/html;q=0.1` could get HTML. Here each renderer gets the quality of
+the most specific Accept entry that matches it (q=0 excludes), the best quality wins, and the
+view's first renderer answers `*/*` or a missing header.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class AcceptEntry:
 
 
 def parse_accept(header: str) -> list[AcceptEntry]:
-    """Accept entries, most preferred first; entries with q=0 mean "not this" and are dropped."""
+    """Accept entries, most preferred first. Entries with q=0 ("anything but this") are kept:
+    they exclude what they match."""
     entries = []
     for position, token in enumerate(header.split(",")[:MAX_ACCEPT_ENTRIES]):
         token = token.strip()
@@ -42,25 +44,40 @@ def parse_accept(header: str) -> list[AcceptEntry]:
         if not media_type.main_type:
             continue
         try:
-            quality = float(media_type.params.get("q", 1))
+            quality = min(max(float(media_type.params.get("q", 1)), 0.0), 1.0)
         except ValueError:
             quality = 1.0
-        if quality > 0:
-            entries.append(AcceptEntry(media_type, quality, position))
+        entries.append(AcceptEntry(media_type, quality, position))
     return sorted(entries, key=lambda entry: entry.sort_key)
+
+
+def renderer_rank(renderer: BaseRenderer, entries: list[AcceptEntry]) -> tuple[float, int, int] | None:
+    """(quality, specificity, -position) of the most specific Accept entry matching the
+    renderer's media type (RFC 9110, 12.5.1), or None when no entry matches."""
+    offered = _MediaType(renderer.media_type)
+    matching = [entry for entry in entries if offered.match(entry.media_type)]
+    if not matching:
+        return None
+    best = max(matching, key=lambda entry: (entry.media_type.precedence, -entry.position))
+    return (best.quality, best.media_type.precedence, -best.position)
 
 
 def choose_renderer(
     header: str, renderers: list[BaseRenderer]
 ) -> tuple[BaseRenderer, str] | None:
+    """The renderer the client prefers; on a tie (e.g. `*/*`) the view's own order decides."""
     entries = parse_accept(header) if header.strip() else []
     if not entries:
         return renderers[0], renderers[0].media_type
-    for entry in entries:
-        for renderer in renderers:
-            if _MediaType(renderer.media_type).match(entry.media_type):
-                return renderer, renderer.media_type
-    return None
+    ranked = []
+    for order, renderer in enumerate(renderers):
+        rank = renderer_rank(renderer, entries)
+        if rank is not None and rank[0] > 0:
+            ranked.append((rank, -order, renderer))
+    if not ranked:
+        return None
+    _, _, renderer = max(ranked, key=lambda item: (item[0], item[1]))
+    return renderer, renderer.media_type
 
 
 class PreferenceNegotiation(DefaultContentNegotiation):
