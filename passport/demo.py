@@ -479,6 +479,10 @@ def _demo_batteries(*, maker, owner, small, large, recycler, repairer, repurpose
     new_battery = Battery.objects.get(identifier=f"(01){demo_gtin('901')}(21)SL{today:%y%m}0001")
     battery_claim_code_reissue(user=repurposer_user, battery=new_battery)
 
+    # Battery 7 was damaged and waits at the recycler as waste.
+    battery_change_status(user=maker, battery=registered[6][0].battery, status=BatteryStatus.WASTE,
+                          operator=recycler, reason="returned after a transport accident")
+
     # Battery 6 was repurposed in place (same identifier, new passport) by the repurposer.
     battery_change_status(user=maker, battery=registered[5][0].battery, status=BatteryStatus.REPURPOSED,
                           operator=repurposer, reason="bought back and refurbished for a second life")

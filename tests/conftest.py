@@ -19,6 +19,8 @@ Quick map (all function-scoped, database access implied):
     owned_battery         -> `battery` claimed by users.owner
     complete_battery      -> `battery` put into service with every item attribute filled in
     at_time               -> context manager freezing django.utils.timezone.now() for history tests
+    versions_editable     -> context manager switching the DB trigger that refuses UPDATE of
+                             versions off, to tamper "behind the services' back" in tests
 
 Passwords are "pw-<username>" (e.g. "pw-maker"); hashing is MD5 in tests (autouse fixture).
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -35,6 +38,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from passport.demo import (
     demo_gtin,
@@ -228,3 +232,31 @@ def at_time() -> Callable[[dt.datetime], contextlib.AbstractContextManager]:
             yield
 
     return freeze
+
+
+@pytest.fixture
+def versions_editable(db) -> Callable[[], contextlib.AbstractContextManager]:
+    """`with versions_editable(): ...` does what a database administrator could: switch off the
+    trigger that refuses UPDATE of passport_version rows (the hash chain must still catch it)."""
+    migration = importlib.import_module("passport.migrations.0002_version_immutable_trigger")
+
+    @contextlib.contextmanager
+    def trigger_off() -> Iterator[None]:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Django's foreign keys are deferred; ALTER TABLE wants no pending checks.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("ALTER TABLE passport_version DISABLE TRIGGER passport_version_immutable")
+            else:
+                cursor.execute(migration.SQLITE_DROP)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    cursor.execute("ALTER TABLE passport_version ENABLE TRIGGER passport_version_immutable")
+                else:
+                    cursor.execute(migration.SQLITE_CREATE)
+
+    return trigger_off

@@ -3,9 +3,7 @@ passport can be read as it was on any past date."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import importlib
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -21,29 +19,6 @@ from passport.services import (
 )
 from passport.services.versions import passport_subject, version_hash
 from passport.vocabulary import BatteryStatus
-
-TRIGGER_MIGRATION = importlib.import_module("passport.migrations.0002_version_immutable_trigger")
-
-
-@contextlib.contextmanager
-def immutability_trigger_off():
-    """What a database administrator could do: switch the trigger off to edit rows by hand."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Django's foreign keys are deferred; ALTER TABLE wants no pending checks.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE passport_version DISABLE TRIGGER passport_version_immutable")
-        else:
-            cursor.execute(TRIGGER_MIGRATION.SQLITE_DROP)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("ALTER TABLE passport_version ENABLE TRIGGER passport_version_immutable")
-            else:
-                cursor.execute(TRIGGER_MIGRATION.SQLITE_CREATE)
 
 
 def three_versions(battery, users):
@@ -95,9 +70,9 @@ def test_the_database_refuses_updates_of_versions(passport):
     assert passport.versions.get().reason == "battery registered"
 
 
-def test_an_edit_behind_the_services_back_is_caught_and_named(battery, passport, users):
+def test_an_edit_behind_the_services_back_is_caught_and_named(battery, passport, users, versions_editable):
     three_versions(battery, users)
-    with immutability_trigger_off():
+    with versions_editable():
         Version.objects.filter(passport=passport, seq=2).update(data={**passport.versions.get(seq=2).data,
                                                                       "state_of_charge_pct": 99})
     [report] = version_chain_verify(subject=passport)
@@ -107,23 +82,23 @@ def test_an_edit_behind_the_services_back_is_caught_and_named(battery, passport,
     assert report.reason == "hash mismatch: version 2 was altered after it was stored"
 
 
-def test_raw_sql_tampering_is_caught_too(battery, passport, users):
+def test_raw_sql_tampering_is_caught_too(battery, passport, users, versions_editable):
     three_versions(battery, users)
-    with immutability_trigger_off(), connection.cursor() as cursor:
+    with versions_editable(), connection.cursor() as cursor:
         cursor.execute("UPDATE passport_version SET reason = %s WHERE passport_id = %s AND seq = %s",
                        ["nothing happened", passport.pk, 3])
     [report] = version_chain_verify(subject=passport)
     assert (report.ok, report.broken_seq) == (False, 3)
 
 
-def test_a_recomputed_hash_breaks_the_next_link(battery, passport, users):
+def test_a_recomputed_hash_breaks_the_next_link(battery, passport, users, versions_editable):
     three_versions(battery, users)
     forged = passport.versions.get(seq=2)
     data = {**forged.data, "state_of_charge_pct": 99}
     new_hash = version_hash(subject=passport_subject(passport.passport_id), seq=2, created_at=forged.created_at,
                             author_id=forged.author_id, reason=forged.reason, changes=forged.changes,
                             data=data, prev_hash=forged.prev_hash)
-    with immutability_trigger_off():
+    with versions_editable():
         Version.objects.filter(pk=forged.pk).update(data=data, hash=new_hash)
     [report] = version_chain_verify(subject=passport)
     assert (report.ok, report.broken_seq) == (False, 3)
