@@ -53,7 +53,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -61,6 +60,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+if not DEBUG:
+    # gunicorn serves the collected static files itself; runserver does that in development.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -181,7 +187,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Digital battery passports under Regulation (EU) 2023/1542 (Art. 77, Annex XIII) "
         "with access rights per attribute, versioning, and BMS state-of-health data. "
-        "Every error body is `{\"errors\": [{\"field\", \"reason\", \"index\"?}]}`; "
+        'Every error body is `{"errors": [{"field", "reason", "index"?}]}`; '
         "see docs/api.md."
     ),
     "VERSION": "1.0.0",
