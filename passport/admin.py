@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from passport.identifiers import gln_is_valid, lei_is_valid
 from passport.models import (
     AccessGrant,
     AccessLog,
@@ -18,6 +20,7 @@ from passport.models import (
     Passport,
     Version,
 )
+from passport.values import COUNTRY_CODES
 
 
 def pretty_json(value) -> str:
@@ -44,8 +47,36 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class OrganisationForm(forms.ModelForm):
+    """Staff edit organisations directly; the identifiers get the same checks as in the service."""
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "kind", "lei", "gln", "eori", "vat", "street", "postal_code", "city",
+                  "country", "website", "email"]
+
+    def clean_lei(self) -> str:
+        lei = self.cleaned_data["lei"].strip().upper()
+        if lei and not lei_is_valid(lei):
+            raise forms.ValidationError("not a valid LEI (ISO 17442: 20 characters, MOD 97-10 check digits)")
+        return lei
+
+    def clean_gln(self) -> str:
+        gln = self.cleaned_data["gln"].strip()
+        if gln and not gln_is_valid(gln):
+            raise forms.ValidationError("not a valid GLN (13 digits with a GS1 check digit)")
+        return gln
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        if country and country not in COUNTRY_CODES:
+            raise forms.ValidationError("not an ISO 3166-1 alpha-2 country code")
+        return country
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationForm
     list_display = ["name", "kind", "country", "lei", "gln", "created_at"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "lei", "gln", "eori", "vat"]

@@ -124,6 +124,9 @@ class Text(Kind):
         text = value.strip()
         if not text:
             return _fail(path, "must not be empty")
+        if "\x00" in text:
+            # PostgreSQL cannot store NUL in text or jsonb.
+            return _fail(path, "must not contain NUL characters")
         if len(text) > self.max_length:
             return _fail(path, f"must be at most {self.max_length} characters, got {len(text)}")
         return text, []

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passport.attributes import (
@@ -246,3 +246,39 @@ def test_object_and_list_shapes():
     assert reasons(documents, [{"title": "Manual", "url": "https://x.example/m.pdf"}]) == [
         ("x.0.mime", "is required")
     ]
+
+
+# --- robustness: any JSON is either accepted or refused with reasons, never a crash ------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("attribute", ATTRIBUTES, ids=lambda a: f"{a.number}-{a.key}")
+@settings(max_examples=30, deadline=None)  # 93 attributes: keep the whole run to seconds
+@given(value=JSON_VALUES)
+def test_any_json_value_is_cleaned_or_refused_with_reasons(attribute, value):
+    cleaned, errors = attribute.kind.clean(value, attribute.key)
+    if errors:
+        assert cleaned is None
+        assert all(e.field.startswith(attribute.key) and e.reason for e in errors)
+    else:
+        again, errors_again = attribute.kind.clean(cleaned, attribute.key)
+        assert (again, errors_again) == (cleaned, []), "cleaning is idempotent"
+
+
+@given(item=st.dictionaries(
+    st.sampled_from(["identifier", "gtin", "serial", "batch", "manufacturing_date", "extinguishing_agent",
+                     "state_of_charge_pct", "rated_capacity_ah", "status", "colour"]),
+    JSON_VALUES, max_size=6))
+def test_any_registration_row_is_accepted_or_refused_with_reasons(item):
+    from passport.models import BatteryModel
+    from passport.services.batteries import _row_clean
+
+    model = BatteryModel(category=Category.STATIONARY, data={"rated_capacity_ah": 100})
+    row, errors = _row_clean(item, model)
+    assert (row is None) == bool(errors)
+    assert all(e.field and e.reason for e in errors)

@@ -48,9 +48,11 @@ def test_demo_data_builds_every_lifecycle_state_and_is_idempotent(django_user_mo
     assert django_user_model.objects.get(username="admin").is_superuser
     assert all(report.ok for report in version_chain_verify())
 
+    tokens = [line.split()[-1] for line in out.splitlines() if "API token:" in line]
     again, _ = run("demo_data")
     assert "already present" in again
     assert counts() == first
+    assert [line.split()[-1] for line in again.splitlines() if "API token:" in line] == tokens
     assert django_user_model.objects.get(username="manufacturer").check_password(DEMO_PASSWORD)
 
 

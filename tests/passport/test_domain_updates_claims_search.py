@@ -147,3 +147,14 @@ def test_single_registration_signature(stationary_model, users):
     result = battery_register(user=users.manufacturer, model=stationary_model,
                               item={"identifier": "UN.VOLTARO.SINGLE-1", "manufacturing_date": "2026-01-05"})
     assert (result.battery.identifier, result.passport.battery_id) == ("UN.VOLTARO.SINGLE-1", result.battery.pk)
+
+
+def test_the_admin_checks_organisation_identifiers(client, users, organisations):
+    client.force_login(users.staff)
+    response = client.post("/admin/passport/organisation/add/", {
+        "name": "Bad Ids GmbH", "kind": "repairer", "lei": "529900T8BM49AURSDO56", "gln": "4012345000008",
+        "country": "XX", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+    })
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"lei", "gln", "country"}

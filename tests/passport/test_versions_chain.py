@@ -7,8 +7,10 @@ import datetime as dt
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from passport.errors import NotFound
+from passport.errors import NotFound, ValidationFailed
 from passport.models import Battery, ImmutableRecord, Version
 from passport.services import (
     battery_change_status,
@@ -153,3 +155,25 @@ def test_the_passport_as_it_was_on_any_past_date(battery, passport, users, stati
     with pytest.raises(NotFound):
         at(registered_at - dt.timedelta(seconds=1))
     assert all(r.ok for r in version_chain_verify())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    soc=st.floats(min_value=0, max_value=100),
+    description=st.text(min_size=1, max_size=80).filter(lambda t: t.strip()),
+)
+def test_any_valid_value_survives_the_database_round_trip_with_the_chain_intact(battery, passport, users, soc,
+                                                                                  description):
+    try:
+        battery_update(user=users.manufacturer, battery=battery, reason="property test", data={
+            "state_of_charge_pct": soc,
+            "accident_information": [{"occurred_on": "2026-05-01", "description": description}],
+        })
+    except ValidationFailed as refused:
+        assert {e.field for e in refused.errors} == {"accident_information.0.description"}
+        return
+    [report] = version_chain_verify(subject=passport)
+    assert report.ok, report.reason
+    stored = passport_document(passport=passport)
+    assert stored["state_of_charge_pct"] == soc
+    assert stored["accident_information"][0]["description"] == description.strip()

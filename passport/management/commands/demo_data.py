@@ -20,7 +20,7 @@ class Command(BaseCommand):
         result = demo_dataset_build()
         write = self.stdout.write
         write(self.style.SUCCESS("Demo data created.") if result.created
-              else "Demo data already present; passwords and API tokens reset.")
+              else "Demo data already present; nothing added (demo passwords reset).")
         write(f"\nUsers (password for all: {DEMO_PASSWORD}):")
         for user in result.users:
             acting = f" for {user.organisation}" if user.organisation else ""
