@@ -38,7 +38,11 @@ def rows_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
             instance.pk = pk
         columns = ", ".join(quote(field.column) for field in fields)
         encoders = [_encoder(field) for field in fields]
-        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+        # The raw psycopg cursor bypasses Django's error translation; restore it so a unique
+        # violation arrives as django.db.IntegrityError like from bulk_create.
+        with connection.wrap_database_errors, cursor.cursor.copy(
+            f"COPY {quote(table)} ({columns}) FROM STDIN"
+        ) as copy:
             for instance in objects:
                 copy.write_row([encode(instance) for encode in encoders])
     for instance in objects:

@@ -137,6 +137,25 @@ def battery_change_status(
 
     Only members of the current responsible operator(s) may do this.
     """
+    passport = _change_status(
+        user=user, battery=battery, status=status, reason=reason, operator=operator,
+        predecessors=predecessors, new_identifier=new_identifier, model=model,
+    )
+    battery.refresh_from_db()
+    return passport
+
+
+def _change_status(
+    *,
+    user: Any,
+    battery: Battery,
+    status: str,
+    reason: str,
+    operator: Organisation | None,
+    predecessors: Sequence[Battery],
+    new_identifier: str | None,
+    model: BatteryModel | None,
+) -> Passport:
     reason_text, errors = reason_clean(reason)
     if status not in BatteryStatus.values:
         errors.append(FieldError("status", f"must be one of {', '.join(BatteryStatus.values)}"))

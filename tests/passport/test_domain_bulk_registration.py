@@ -112,3 +112,24 @@ def test_only_the_manufacturer_registers_in_bulk(stationary_model, users):
     with pytest.raises(NotPermitted):
         battery_register_bulk(user=users.other_manufacturer, model=stationary_model, items=items(3))
     assert table_counts() == (0, 0, 0)
+
+
+def test_a_registration_racing_ours_is_reported_as_row_errors(stationary_model, users, register_battery, monkeypatch):
+    """Another request stores an identifier between our duplicate check and our insert: the
+    database's unique constraint stops it, and the rows are reported like any duplicate."""
+    from passport.services import batteries
+
+    rows = items(5)
+    register_battery(serial=rows[3]["serial"])
+    real_lookup = batteries._existing_identifiers
+    calls = []
+
+    def lookup_missing_the_race(identifiers):
+        calls.append(1)
+        return set() if len(calls) == 1 else real_lookup(identifiers)
+
+    monkeypatch.setattr(batteries, "_existing_identifiers", lookup_missing_the_race)
+    with pytest.raises(ValidationFailed) as caught:
+        battery_register_bulk(user=users.manufacturer, model=stationary_model, items=rows)
+    assert [(e.index, e.field) for e in caught.value.errors] == [(3, "identifier")]
+    assert table_counts() == (1, 1, 1)
