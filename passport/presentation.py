@@ -7,10 +7,12 @@ a key missing from the document is simply not shown.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from passport.access import filter_document
@@ -47,16 +49,6 @@ HEADER_KEYS = frozenset({"passport_identifier", "battery_identifier"}) | {
 
 
 @dataclass(frozen=True)
-class Value:
-    """A value shaped for a template: exactly one of text, items (a list) or fields (an object)."""
-
-    text: str | None = None
-    items: tuple[Value, ...] | None = None
-    fields: tuple[tuple[str, Value], ...] | None = None
-    link: bool = False
-
-
-@dataclass(frozen=True)
 class Row:
     number: int
     key: str
@@ -64,7 +56,7 @@ class Row:
     unit: str
     point: str
     audience: str
-    value: Value
+    value: SafeString
 
 
 @dataclass(frozen=True)
@@ -74,17 +66,29 @@ class Section:
     rows: tuple[Row, ...]
 
 
-def shape_value(value: Any) -> Value:
+def value_html(value: Any) -> SafeString:
+    """A value as HTML: objects as definition lists, lists as lists, URLs as links, everything
+    escaped. Plain Python rather than a recursive template include, which costs a template
+    lookup per nested value on every page view."""
     if isinstance(value, dict):
-        return Value(fields=tuple((humanise(key), shape_value(item)) for key, item in value.items()))
+        if not value:
+            return mark_safe('<span class="muted">none</span>')
+        return format_html(
+            '<dl class="facts">{}</dl>',
+            format_html_join("", "<dt>{}</dt><dd>{}</dd>", ((humanise(k), value_html(v)) for k, v in value.items())),
+        )
     if isinstance(value, list):
-        return Value(items=tuple(shape_value(item) for item in value))
+        if not value:
+            return mark_safe('<span class="muted">none</span>')
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((value_html(item),) for item in value)))
     if isinstance(value, bool):
-        return Value(text="yes" if value else "no")
+        return mark_safe("yes" if value else "no")
     if value is None:
-        return Value(text="—")
+        return mark_safe("—")
     text = f"{value:g}" if isinstance(value, float) else str(value)
-    return Value(text=text, link=text.startswith(("https://", "http://")))
+    if text.startswith(("https://", "http://")):
+        return format_html('<a href="{}" rel="noopener">{}</a>', text, text)
+    return escape(text)
 
 
 def humanise(key: str) -> str:
@@ -100,7 +104,7 @@ def attribute_row(attribute: Attribute, value: Any) -> Row:
         unit=attribute.unit or "",
         point=ANNEX_XIII_POINT[attribute.tier],
         audience=TIER_AUDIENCE[attribute.tier],
-        value=shape_value(value),
+        value=value_html(value),
     )
 
 
@@ -165,9 +169,11 @@ NAMES: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def qr_svg(url: str) -> SafeString:
     """An inline SVG QR code (ISO/IEC 18004, error correction M) of `url`. Safe to embed: segno
-    writes only path data and the fixed title below, never the URL text itself."""
+    writes only path data and the fixed title below, never the URL text itself. Cached: the
+    encoding costs milliseconds and a battery's address never changes."""
     svg = segno.make(url, error="m").svg_inline(
         scale=4, title="QR code of this battery's passport address", omitsize=True
     )

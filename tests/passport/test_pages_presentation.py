@@ -1,0 +1,49 @@
+"""How values are laid out on the pages: structure, links and escaping."""
+
+from __future__ import annotations
+
+from passport.attributes import BY_KEY, Tier
+from passport.presentation import attribute_row, document_sections, hidden_points, value_html
+
+
+def test_objects_lists_and_links_become_html_structures() -> None:
+    html = value_html({"title": "Manual", "url": "https://example.org/m.pdf", "pages": [1, 2.5], "ok": True})
+    assert html == (
+        '<dl class="facts"><dt>Title</dt><dd>Manual</dd>'
+        '<dt>Url</dt><dd><a href="https://example.org/m.pdf" rel="noopener">https://example.org/m.pdf</a></dd>'
+        "<dt>Pages</dt><dd><ul><li>1</li><li>2.5</li></ul></dd>"
+        "<dt>Ok</dt><dd>yes</dd></dl>"
+    )
+
+
+def test_text_is_escaped_and_only_http_urls_are_links() -> None:
+    assert value_html("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert value_html("javascript:alert(1)") == "javascript:alert(1)"
+    assert value_html({"<b>": 'https://x.example/"><script>'}) == (
+        '<dl class="facts"><dt>&lt;b&gt;</dt><dd><a href="https://x.example/&quot;&gt;&lt;script&gt;" '
+        'rel="noopener">https://x.example/&quot;&gt;&lt;script&gt;</a></dd></dl>'
+    )
+
+
+def test_empty_values_say_so() -> None:
+    assert value_html([]) == '<span class="muted">none</span>'
+    assert value_html(None) == "—"
+
+
+def test_a_row_carries_unit_and_annex_point() -> None:
+    row = attribute_row(BY_KEY["state_of_charge_pct"], 64.0)
+    assert (row.name, row.unit, row.point, row.value) == ("State of charge (SoC)", "%", "4", "64")
+
+
+def test_sections_follow_the_aspects_and_skip_header_keys() -> None:
+    sections = document_sections({"passport_identifier": "urn:x", "rated_capacity_ah": 100, "chemistry": "LFP"})
+    assert [(s.title, [r.key for r in s.rows]) for s in sections] == [
+        ("Material composition", ["chemistry"]),
+        ("Performance and durability", ["rated_capacity_ah"]),
+    ]
+
+
+def test_hidden_points_name_what_the_viewer_misses() -> None:
+    assert hidden_points({Tier.PUBLIC, Tier.RESTRICTED, Tier.AUTHORITIES}) == [
+        "point 4 (legitimate interest in this battery)"
+    ]
