@@ -50,6 +50,8 @@ class MembershipInline(admin.TabularInline):
 class OrganisationForm(forms.ModelForm):
     """Staff edit organisations directly; the identifiers get the same checks as in the service."""
 
+    website = forms.URLField(max_length=2000, required=False, assume_scheme="https")
+
     class Meta:
         model = Organisation
         fields = ["name", "kind", "lei", "gln", "eori", "vat", "street", "postal_code", "city",

@@ -115,9 +115,10 @@ def passport_element(
         raise NotFound(f"element {path!r}")
     key = parts[0]
     tiers = access_tiers(user=user, battery=_battery_now(passport))
-    if TIER_OF[key] not in tiers:
+    visible = filter_document(passport_document(passport=passport, at=at), tiers)
+    if key not in visible:
         raise NotPermitted(f"you may not read {key} of this passport")
-    value: Any = passport_document(passport=passport, at=at)[key]
+    value: Any = visible[key]
     for part in parts[1:]:
         if isinstance(value, dict) and part in value:
             value = value[part]
