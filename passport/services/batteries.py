@@ -302,7 +302,7 @@ def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[Registe
 def current_passport_for_update(battery: Battery) -> Passport:
     """The battery's active passport, locked; a ceased one is read-only."""
     passport = (
-        Passport.objects.select_for_update()
+        Passport.objects.select_for_update(of=("self",))
         .filter(battery=battery)
         .exclude(state=PassportState.SUPERSEDED)
         .first()
@@ -359,7 +359,7 @@ def battery_update(*, user: Any, battery: Battery, data: dict, reason: str) -> P
     """
     with transaction.atomic():
         locked = (
-            Battery.objects.select_for_update()
+            Battery.objects.select_for_update(of=("self",))
             .select_related("model", "responsible_operator")
             .get(pk=battery.pk)
         )

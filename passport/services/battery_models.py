@@ -108,7 +108,7 @@ def battery_model_update(*, user: Any, model: BatteryModel, data: dict, reason: 
     An update that changes nothing records nothing."""
     with transaction.atomic():
         # The row lock serialises concurrent updates, so version numbers are never taken twice.
-        locked = BatteryModel.objects.select_for_update().select_related("manufacturer").get(pk=model.pk)
+        locked = BatteryModel.objects.select_for_update(of=("self",)).select_related("manufacturer").get(pk=model.pk)
         require_member(user, locked.manufacturer, "change its battery models")
         reason_text, errors = reason_clean(reason)
         merged, data_errors = model_data_clean(category=locked.category, data=data, previous=locked.data)

@@ -239,7 +239,7 @@ def _lock_sources(battery: Battery, predecessors: Sequence[Battery]) -> list[Bat
         )])
     locked = {
         b.pk: b
-        for b in Battery.objects.select_for_update()
+        for b in Battery.objects.select_for_update(of=("self",))
         .select_related("model", "responsible_operator")
         .filter(pk__in=wanted)
         .order_by("pk")
