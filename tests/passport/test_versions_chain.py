@@ -177,3 +177,37 @@ def test_any_valid_value_survives_the_database_round_trip_with_the_chain_intact(
     stored = passport_document(passport=passport)
     assert stored["state_of_charge_pct"] == soc
     assert stored["accident_information"][0]["description"] == description.strip()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_updates_take_consecutive_version_numbers(battery, passport, users):
+    """Two writers at once: the row lock makes the second wait, so the chain stays linear."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole database, no row locks")
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(4)
+    failures: list[Exception] = []
+
+    def writer(value: int) -> None:
+        try:
+            barrier.wait()
+            battery_update(user=users.manufacturer, battery=battery, data={"full_cycles_count": value},
+                           reason=f"writer {value}")
+        except Exception as error:  # reported to the test below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(passport.versions.values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+    [report] = version_chain_verify(subject=passport)
+    assert report.ok, report.reason
