@@ -3,8 +3,10 @@
 A history is a mapping of column name to a 1-D numpy array (the same names as the CSV
 header): ``timestamp`` (ISO 8601 strings, ``datetime64`` or Unix seconds), ``current_a``
 (positive = charging), ``voltage_v`` (pack), and optionally ``temperature_c``, ``soc_pct``
-(what the BMS reported), ``cell_<k>_v`` and ``cell_<k>_temp_c`` for k = 1..N. Other columns are
-ignored, so a collector may add its own.
+(what the BMS reported), ``cell_<k>_v`` and ``cell_<k>_temp_c`` for k = 1..N. A collector that
+only sees the extremes (the Pylontech inverter bus carries min/max cell only) may give
+``min_cell_v``, ``max_cell_v``, ``min_cell_temp_c`` and ``max_cell_temp_c`` instead; they may
+have empty rows. Other columns are ignored, so a collector may add its own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ CURRENT = "current_a"
 VOLTAGE = "voltage_v"
 TEMPERATURE = "temperature_c"
 BMS_SOC = "soc_pct"
+MIN_CELL_V = "min_cell_v"
+MAX_CELL_V = "max_cell_v"
+MIN_CELL_TEMP = "min_cell_temp_c"
+MAX_CELL_TEMP = "max_cell_temp_c"
+EXTREME_COLUMNS = (MIN_CELL_V, MAX_CELL_V, MIN_CELL_TEMP, MAX_CELL_TEMP)
 REQUIRED_COLUMNS = (TIMESTAMP, CURRENT, VOLTAGE)
 
 _CELL_VOLTAGE = re.compile(r"^cell_(\d+)_v$")
@@ -49,6 +56,8 @@ class History:
     bms_soc_pct: FloatArray | None
     cell_v: tuple[FloatArray, ...]
     cell_temp_c: tuple[FloatArray, ...]
+    # Reported extremes, for histories without per-cell columns (NaN where not reported).
+    extremes: dict[str, FloatArray]
 
     def __len__(self) -> int:
         return int(self.time_s.size)
@@ -65,6 +74,7 @@ class History:
             bms_soc_pct=part(self.bms_soc_pct),
             cell_v=tuple(a[start:stop] for a in self.cell_v),
             cell_temp_c=tuple(a[start:stop] for a in self.cell_temp_c),
+            extremes={name: a[start:stop] for name, a in self.extremes.items()},
         )
 
 
@@ -224,4 +234,5 @@ def validate(columns: Mapping[str, npt.ArrayLike]) -> History:
         bms_soc_pct=column(BMS_SOC) if BMS_SOC in columns else None,
         cell_v=cell_v,
         cell_temp_c=tuple(column(name) for name in cell_t_names),
+        extremes={name: column(name) for name in EXTREME_COLUMNS if name in columns},
     )

@@ -1,0 +1,396 @@
+"""The incremental analysis: feed a history in batches of any size, report at any time.
+
+``Analyzer.feed`` processes each batch once (vectorised) and keeps only small state: running
+totals, latches, the rainflow residue, anchors and daily aggregates, and the last three
+samples. ``to_state`` / ``from_state`` turn that state into a JSON-able dict and back, so a
+service can persist it between batches. Feeding a history in pieces gives the same report as
+feeding it whole (counts exactly, sums to floating point rounding).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bms_core import alerts
+from bms_core.anchors import AnchorDetector
+from bms_core.block import Block, Sample, make_block
+from bms_core.capacity import CapacityEstimator
+from bms_core.cellstats import CellStats
+from bms_core.columns import (
+    BMS_SOC,
+    TEMPERATURE,
+    History,
+    cell_temperature_column,
+    cell_voltage_column,
+    format_time,
+    validate,
+)
+from bms_core.events import ExcursionCounter
+from bms_core.options import AnalysisOptions
+from bms_core.rainflow import RainflowCounter
+from bms_core.resistance import ResistanceTracker
+from bms_core.soc import SocBase, SocTracker
+from bms_core.throughput import Throughput
+
+STATE_VERSION = 1
+# Rows processed at once: bounds the temporaries when a long history is fed in one call.
+BLOCK_ROWS = 1 << 17
+
+
+class Analyzer:
+    """Incremental battery-history analysis; see :func:`bms_core.analyze` for the report."""
+
+    def __init__(self, rated_capacity_ah: float, **options: Any) -> None:
+        self.options = AnalysisOptions(rated_capacity_ah=rated_capacity_ah, **options)
+        o = self.options
+        self.layout: dict[str, Any] | None = None
+        self.samples = 0
+        self.first_time_s: float | None = None
+        self.last_time_s: float | None = None
+        self.bms_soc_last: float | None = None
+        self.carried: tuple[Sample, ...] = ()
+        self.throughput = Throughput(o.dead_band, o.high_temp_c, o.low_temp_c)
+        self.deep = ExcursionCounter(o.min_cell_v, o.event_hysteresis_v, below=True)
+        self.over = ExcursionCounter(o.max_cell_v, o.event_hysteresis_v, below=False)
+        self.detector = AnchorDetector(o)
+        self.capacity = CapacityEstimator(o)
+        self.soc = SocTracker()
+        self.rainflow = RainflowCounter(
+            bin_width=o.cycle_bin_pct,
+            n_bins=math.ceil(100.0 / o.cycle_bin_pct),
+            min_depth=o.min_cycle_depth_pct,
+        )
+        self.resistance = ResistanceTracker(o)
+        self.cells = CellStats(o.load_current, o.rest_current)
+
+    # Feeding
+
+    def feed(self, columns: Mapping[str, npt.ArrayLike] | History) -> Analyzer:
+        """Analyse the next batch; it must start after the previous one ended."""
+        history = columns if isinstance(columns, History) else validate(columns)
+        if len(history) == 0:
+            return self
+        self._check_layout(history)
+        if self.last_time_s is not None and history.time_s[0] <= self.last_time_s:
+            raise ValueError(
+                f"column 'timestamp': batch starts at {format_time(float(history.time_s[0]))}, "
+                f"not after the previous batch's end {format_time(self.last_time_s)}"
+            )
+        for start in range(0, len(history), BLOCK_ROWS):
+            self._process(history.slice(start, start + BLOCK_ROWS))
+        return self
+
+    def _check_layout(self, history: History) -> None:
+        layout = {
+            "cells": len(history.cell_v),
+            "cell_temperatures": len(history.cell_temp_c),
+            "temperature": history.temperature_c is not None,
+            "bms_soc": history.bms_soc_pct is not None,
+            "extremes": sorted(history.extremes),
+        }
+        if self.layout is None:
+            series = self.options.series_cells
+            if layout["cells"] and series is not None and series != layout["cells"]:
+                raise ValueError(
+                    f"column '{cell_voltage_column(layout['cells'])}': {layout['cells']} cell "
+                    f"columns but series_cells={series}"
+                )
+            if not layout["cells"] and series is None:
+                raise ValueError(
+                    "series_cells: required when the history has no cell_<k>_v columns "
+                    "(cell-level limits are then judged on pack voltage / series_cells)"
+                )
+            self.layout = layout
+            return
+        if layout != self.layout:
+            column = {
+                "cells": cell_voltage_column(max(layout["cells"], self.layout["cells"]) or 1),
+                "cell_temperatures": cell_temperature_column(
+                    max(layout["cell_temperatures"], self.layout["cell_temperatures"]) or 1
+                ),
+                "temperature": TEMPERATURE,
+                "bms_soc": BMS_SOC,
+                "extremes": ", ".join(
+                    sorted(set(layout["extremes"]) ^ set(self.layout["extremes"]))
+                ),
+            }[next(k for k in layout if layout[k] != self.layout[k])]
+            raise ValueError(
+                f"column '{column}': the batch has different columns than the first one"
+            )
+
+    @property
+    def _series_cells(self) -> int:
+        assert self.layout is not None
+        return self.layout["cells"] or int(self.options.series_cells or 1)
+
+    def _process(self, history: History) -> None:
+        o = self.options
+        block = make_block(
+            history, self.carried, series_cells=self._series_cells, gap_limit_s=o.gap_limit_s
+        )
+        gaps_before = self.throughput.gaps
+        counter, gap_count = self.throughput.update(block)
+        gaps = gaps_before + gap_count
+        self.soc.start(
+            block, float(counter[0]), o.rated_capacity_ah, o.use_bms_soc_as_initial_guess
+        )
+        self.deep.update(block, block.v_lo)
+        self.over.update(block, block.v_hi)
+
+        rebases: list[tuple[int, SocBase]] = []
+        for anchor in self.detector.detect(block, counter, gaps):
+            self.capacity.add(anchor)
+            estimate = self.capacity.estimate()
+            capacity = estimate["capacity_ah"] or o.rated_capacity_ah
+            offset = estimate["current_offset_a"] or 0.0
+            rebases.append((anchor.index, SocTracker.base_at(anchor, capacity, offset)))
+        soc = self.soc.trace(block, counter, gaps, rebases)
+        # Samples inside the dead band only add sensor-noise wiggles to the SOC trace; the
+        # SOC change they carry still shows at the next sample outside it.
+        self.rainflow.add(soc[np.abs(block.current_a) >= o.dead_band])
+
+        self.resistance.update(block)
+        self.cells.update(block)
+        self._remember(block)
+
+    def _remember(self, block: Block) -> None:
+        self.carried = block.last_samples()
+        if self.first_time_s is None:
+            self.first_time_s = float(block.time_s[0])
+        self.last_time_s = float(block.time_s[-1])
+        self.samples += block.n
+        if block.bms_soc_pct is not None:
+            finite = np.flatnonzero(np.isfinite(block.bms_soc_pct))
+            if finite.size:
+                self.bms_soc_last = float(block.bms_soc_pct[finite[-1]])
+
+    # Reporting
+
+    def report(self) -> dict[str, Any]:
+        """The analysis of everything fed so far, JSON-serialisable."""
+        o = self.options
+        t = self.throughput
+        capacity = self.capacity
+        provisional = self.detector.provisional()
+        if provisional is not None:
+            # The history ends in a long rest: use it as if it ended now, without keeping it.
+            capacity = copy.deepcopy(self.capacity)
+            capacity.add(provisional)
+        estimate = capacity.estimate()
+        capacity_ah = estimate.pop("capacity_ah")
+        reason = estimate.pop("reason")
+        minutes = 1.0 / 60.0
+        offset = estimate["current_offset_a"]
+        totals = t.corrected(offset if offset is not None else 0.0)
+        report: dict[str, Any] = {
+            "samples": self.samples,
+            "start": None if self.first_time_s is None else format_time(self.first_time_s),
+            "end": None if self.last_time_s is None else format_time(self.last_time_s),
+            "duration_s": None
+            if self.first_time_s is None or self.last_time_s is None
+            else self.last_time_s - self.first_time_s,
+            "missing_s": t.missing_s,
+            "gaps": t.gaps,
+            "cells": self.layout["cells"] if self.layout else None,
+            "charge_throughput_ah": totals["charge_ah"],
+            "discharge_throughput_ah": totals["discharge_ah"],
+            "energy_charged_kwh": totals["charge_wh"] / 1000.0,
+            "energy_discharged_kwh": totals["discharge_wh"] / 1000.0,
+            "throughput_offset_corrected_a": offset,
+            "throughput_measured": {
+                "charge_ah": t.charge_ah,
+                "discharge_ah": t.discharge_ah,
+                "energy_charged_kwh": t.charge_wh / 1000.0,
+                "energy_discharged_kwh": t.discharge_wh / 1000.0,
+            },
+            "equivalent_full_cycles": totals["discharge_ah"] / o.rated_capacity_ah,
+            "cycle_depth_histogram": self._cycle_histogram(),
+            **self._soc_report(provisional),
+            "capacity_ah": capacity_ah,
+            "capacity_retention_pct": None
+            if capacity_ah is None
+            else 100.0 * capacity_ah / o.rated_capacity_ah,
+            "capacity_reason": reason,
+            "capacity_as_of": None
+            if estimate.get("as_of_s") is None
+            else format_time(estimate.pop("as_of_s")),
+            "capacity_detail": self._times(estimate),
+            "current_offset_a": estimate["current_offset_a"],
+            "resistance_mohm": self.resistance.report(),
+            "deep_discharge_events": self.deep.count,
+            "overvoltage_events": self.over.count,
+            "events": {
+                "deep_discharge": [self._times(e) for e in self.deep.events],
+                "overvoltage": [self._times(e) for e in self.over.events],
+            },
+            "time_above_high_temp_min": t.above_high_s * minutes,
+            "time_below_low_temp_min": t.below_low_s * minutes,
+            "time_charging_above_high_temp_min": t.charging_above_high_s * minutes,
+            "time_charging_below_low_temp_min": t.charging_below_low_s * minutes,
+            "temperature_max_c": t.temp_max_c,
+            "temperature_min_c": t.temp_min_c,
+            "anchors": dict(self.detector.counts),
+        }
+        cells = self.cells.report()
+        report["cell_spread_mv"] = cells["voltage_spread_mv"]
+        report["temperature_spread_c"] = cells["temperature_spread_c"]
+        report["lowest_cell"] = cells["lowest_cell"]
+        report["lowest_cell_share"] = cells["lowest_cell_share"]
+        report["alerts"] = (
+            alerts.resistance_alerts(self.resistance, o)
+            + alerts.load_alerts(self.cells, o)
+            + alerts.temperature_alerts(self.cells, o)
+            + alerts.event_alerts(report, o)
+            + alerts.capacity_alerts(report)
+        )
+        report["options"] = o.to_dict()
+        return _jsonable(report)
+
+    def _cycle_histogram(self) -> dict[str, Any]:
+        histogram = self.rainflow.histogram
+        half, half_below = histogram.bin_counts(self.rainflow.half_cycle_depths())
+        width = histogram.bin_width
+        return {
+            "bin_edges_pct": [width * k for k in range(histogram.n_bins + 1)],
+            "full_cycles": list(histogram.full),
+            "half_cycles": half.tolist(),
+            "cycles": [f + 0.5 * h for f, h in zip(histogram.full, half.tolist(), strict=True)],
+            "min_depth_pct": histogram.min_depth,
+            "full_cycles_below_min_depth": histogram.below_min_depth,
+            "half_cycles_below_min_depth": half_below,
+        }
+
+    def _soc_report(self, provisional: Any) -> dict[str, Any]:
+        base = self.soc.base
+        soc = self.soc.last_soc_pct
+        if provisional is not None:
+            kind, source_time, source_soc, soc = (
+                provisional.kind,
+                provisional.time_s,
+                provisional.soc_pct,
+                provisional.soc_pct,
+            )
+            gap_since = False
+        elif base is not None:
+            kind, source_time, source_soc = base.source, base.time_s, base.soc_pct
+            gap_since = self.soc.last_gaps > base.gaps
+        else:
+            return {"soc_pct": None, "soc_source": None, "bms_soc_pct": self.bms_soc_last}
+        source = {
+            "kind": kind,
+            "time": format_time(source_time),
+            "soc_pct_at_source": source_soc,
+            "hours_since": None
+            if self.last_time_s is None
+            else (self.last_time_s - source_time) / 3600.0,
+            "data_gap_since": gap_since,
+        }
+        if kind == "unknown" or soc is None:
+            source["reason"] = (
+                "no anchor of known SOC yet and no BMS soc_pct to start from: only SOC swings "
+                "(cycle depths) are known"
+            )
+            soc_value = None
+        elif gap_since:
+            # The charge that flowed during the gap is unknown: no value until the next anchor.
+            source["reason"] = "a data gap since the last anchor: SOC unknown until the next one"
+            soc_value = None
+        else:
+            soc_value = min(100.0, max(0.0, soc))
+        return {"soc_pct": soc_value, "soc_source": source, "bms_soc_pct": self.bms_soc_last}
+
+    @staticmethod
+    def _times(record: dict[str, Any]) -> dict[str, Any]:
+        """A copy with ``*time*`` / ``start`` / ``end`` seconds as ISO strings."""
+        out = dict(record)
+        for key in ("start", "end", "time_s"):
+            if key in out and isinstance(out[key], float):
+                out[key.removesuffix("_s") if key == "time_s" else key] = format_time(out.pop(key))
+        if "pairs" in out:
+            out["pairs"] = [Analyzer._times(p) for p in out["pairs"]]
+        return out
+
+    # State
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to continue later, as a JSON-able dict."""
+        return _jsonable(
+            {
+                "version": STATE_VERSION,
+                "options": self.options.to_dict(),
+                "layout": self.layout,
+                "samples": self.samples,
+                "first_time_s": self.first_time_s,
+                "last_time_s": self.last_time_s,
+                "bms_soc_last": self.bms_soc_last,
+                "carried": [s.to_state() for s in self.carried],
+                "throughput": self.throughput.to_state(),
+                "deep": self.deep.to_state(),
+                "over": self.over.to_state(),
+                "detector": self.detector.to_state(),
+                "capacity": self.capacity.to_state(),
+                "soc": self.soc.to_state(),
+                "rainflow": self.rainflow.to_state(),
+                "resistance": self.resistance.to_state(),
+                "cells": self.cells.to_state(),
+            }
+        )
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Analyzer:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"state version {state.get('version')!r} is not {STATE_VERSION}")
+        analyzer = cls.__new__(cls)
+        o = AnalysisOptions.from_dict(state["options"])
+        analyzer.options = o
+        analyzer.layout = state["layout"]
+        analyzer.samples = state["samples"]
+        analyzer.first_time_s = state["first_time_s"]
+        analyzer.last_time_s = state["last_time_s"]
+        analyzer.bms_soc_last = state["bms_soc_last"]
+        analyzer.carried = tuple(Sample.from_state(s) for s in state["carried"])
+        analyzer.throughput = Throughput.from_state(state["throughput"])
+        analyzer.deep = ExcursionCounter.from_state(state["deep"])
+        analyzer.over = ExcursionCounter.from_state(state["over"])
+        analyzer.detector = AnchorDetector.from_state(o, state["detector"])
+        analyzer.capacity = CapacityEstimator.from_state(o, state["capacity"])
+        analyzer.soc = SocTracker.from_state(state["soc"])
+        analyzer.rainflow = RainflowCounter.from_state(state["rainflow"])
+        analyzer.resistance = ResistanceTracker.from_state(o, state["resistance"])
+        analyzer.cells = CellStats.from_state(o.load_current, o.rest_current, state["cells"])
+        return analyzer
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python types only; NaN and infinities (no JSON for them) become None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer | int):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+def analyze(columns: Mapping[str, npt.ArrayLike], **options: Any) -> dict[str, Any]:
+    """Analyse a whole history in one pass; ``rated_capacity_ah`` is required.
+
+    The same as ``Analyzer(**options).feed(columns).report()``; see docs/analytics.md for
+    every key of the report and the options.
+    """
+    if "rated_capacity_ah" not in options:
+        raise TypeError("analyze() needs rated_capacity_ah")
+    return Analyzer(**options).feed(columns).report()

@@ -1,0 +1,149 @@
+"""Analysis options: the thresholds of every method, with defaults for a 48 V LFP home battery."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from bms_core.ocv import GENERIC_LFP_OCV, OcvCurve
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Thresholds for one analysis. Currents given as ``None`` scale with the rated capacity."""
+
+    rated_capacity_ah: float
+    series_cells: int | None = None
+    # Harmful-event boundaries (Annex VII part B).
+    min_cell_v: float = 2.5
+    max_cell_v: float = 3.65
+    low_temp_c: float = 0.0
+    high_temp_c: float = 45.0
+    event_hysteresis_v: float = 0.1
+    # Sampling.
+    gap_limit_s: float = 300.0
+    dead_band_a: float | None = None  # default 1 % of rated capacity (C/100)
+    # Anchors of known SOC.
+    full_cell_v: float = 3.45
+    full_rearm_cell_v: float = 3.35
+    tail_current_a: float | None = None  # default C/20
+    rest_current_a: float | None = None  # default the dead band
+    rest_min_s: float = 1800.0
+    empty_cell_v: float = 2.9
+    light_load_a: float | None = None  # default C/3
+    ocv_table: tuple[tuple[float, float], ...] = GENERIC_LFP_OCV
+    ocv_low_knee_pct: float = 15.0
+    ocv_high_knee_pct: float = 95.0
+    use_bms_soc_as_initial_guess: bool = True
+    # Capacity from anchor pairs.
+    capacity_min_delta_soc_pct: float = 50.0
+    capacity_max_pair_h: float = 72.0
+    capacity_recent_pairs: int = 10
+    closure_min_h: float = 12.0
+    # Rainflow histogram.
+    cycle_bin_pct: float = 10.0
+    min_cycle_depth_pct: float = 1.0
+    # Resistance from current steps.
+    step_min_a: float | None = None  # default C/5
+    step_max_dt_s: float = 30.0
+    step_steady_a: float | None = None  # default max(2 A, a quarter of step_min_a)
+    resistance_temp_band_c: tuple[float, float] | None = None  # None: steps at any temperature
+    min_steps_per_day: int = 3
+    # Cell statistics and alerts.
+    load_current_a: float | None = None  # default C/10, discharge current counted as "under load"
+    alert_robust_z: float = 4.0
+    alert_resistance_slope_pct_30d: float = 3.0
+    alert_resistance_ratio: float = 1.25
+    alert_low_under_load_mv: float = 10.0
+    alert_drift_mv_30d: float = 3.0
+    alert_hot_cell_c: float = 3.0
+    alert_temp_spread_c: float = 5.0
+    alert_window_days: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.rated_capacity_ah > 0:
+            raise ValueError("rated_capacity_ah: must be a positive number of ampere-hours")
+        if self.series_cells is not None and self.series_cells < 1:
+            raise ValueError("series_cells: must be at least 1")
+        if not self.min_cell_v < self.max_cell_v:
+            raise ValueError("min_cell_v must be below max_cell_v")
+        if not self.low_temp_c < self.high_temp_c:
+            raise ValueError("low_temp_c must be below high_temp_c")
+        if not self.gap_limit_s > 0:
+            raise ValueError("gap_limit_s: must be positive")
+        if not self.full_rearm_cell_v < self.full_cell_v:
+            raise ValueError("full_rearm_cell_v must be below full_cell_v")
+        OcvCurve.from_table(
+            self.ocv_table, low_knee_pct=self.ocv_low_knee_pct, high_knee_pct=self.ocv_high_knee_pct
+        )
+
+    # Currents scaled by the rated capacity (1 C = rated_capacity_ah amperes).
+    @property
+    def dead_band(self) -> float:
+        return self._or_c_rate(self.dead_band_a, 0.01)
+
+    @property
+    def tail_current(self) -> float:
+        return self._or_c_rate(self.tail_current_a, 0.05)
+
+    @property
+    def rest_current(self) -> float:
+        return self.dead_band if self.rest_current_a is None else self.rest_current_a
+
+    @property
+    def light_load(self) -> float:
+        return self._or_c_rate(self.light_load_a, 1 / 3)
+
+    @property
+    def step_min(self) -> float:
+        return self._or_c_rate(self.step_min_a, 0.2)
+
+    @property
+    def step_steady(self) -> float:
+        if self.step_steady_a is not None:
+            return self.step_steady_a
+        return max(2.0, 0.25 * self.step_min)
+
+    @property
+    def load_current(self) -> float:
+        return self._or_c_rate(self.load_current_a, 0.1)
+
+    def _or_c_rate(self, value: float | None, c_rate: float) -> float:
+        return c_rate * self.rated_capacity_ah if value is None else value
+
+    def ocv(self) -> OcvCurve:
+        return OcvCurve.from_table(
+            self.ocv_table, low_knee_pct=self.ocv_low_knee_pct, high_knee_pct=self.ocv_high_knee_pct
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, with the effective values of the capacity-scaled currents."""
+        out = dataclasses.asdict(self)
+        out["ocv_table"] = [list(p) for p in self.ocv_table]
+        band = self.resistance_temp_band_c
+        out["resistance_temp_band_c"] = None if band is None else list(band)
+        out.update(
+            dead_band_a=self.dead_band,
+            tail_current_a=self.tail_current,
+            rest_current_a=self.rest_current,
+            light_load_a=self.light_load,
+            step_min_a=self.step_min,
+            step_steady_a=self.step_steady,
+            load_current_a=self.load_current,
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisOptions:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown analysis option(s): {', '.join(unknown)}")
+        values = dict(data)
+        if "ocv_table" in values:
+            values["ocv_table"] = tuple(tuple(float(x) for x in p) for p in values["ocv_table"])
+        if values.get("resistance_temp_band_c") is not None:
+            low, high = values["resistance_temp_band_c"]
+            values["resistance_temp_band_c"] = (float(low), float(high))
+        return cls(**values)

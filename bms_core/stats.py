@@ -1,0 +1,54 @@
+"""Small robust statistics used by the estimators and the alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+# Scales a median absolute deviation to a standard deviation for normal data.
+MAD_TO_SIGMA = 1.4826
+
+
+def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+    """The value at which half the total weight lies on each side (lower one on a tie)."""
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cumulative = np.cumsum(w)
+    return float(v[np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def robust_z(
+    values: npt.ArrayLike, scale_floor: float
+) -> tuple[npt.NDArray[np.float64], float, float]:
+    """(z per value, median, scale): distance from the median in robust standard deviations.
+
+    The scale is the MAD-based sigma but never below ``scale_floor``, so a pack of nearly
+    identical cells does not turn a negligible difference into a large z.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    median = float(np.median(x))
+    scale = max(MAD_TO_SIGMA * float(np.median(np.abs(x - median))), scale_floor)
+    return (x - median) / scale, median, scale
+
+
+def least_squares_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float]:
+    """(slope, value at mean x) of the least-squares line through the points."""
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    x_mean, y_mean = xs.mean(), ys.mean()
+    spread = float(np.sum((xs - x_mean) ** 2))
+    if spread == 0.0:
+        return 0.0, float(y_mean)
+    return float(np.sum((xs - x_mean) * (ys - y_mean)) / spread), float(y_mean)
+
+
+def histogram_percentile(counts: dict[int, int], bin_width: float, fraction: float) -> float:
+    """The value below which ``fraction`` of the counted samples lie (bin upper edge)."""
+    bins = np.array(sorted(counts), dtype=np.int64)
+    cumulative = np.cumsum([counts[b] for b in bins.tolist()])
+    position = int(np.searchsorted(cumulative, fraction * cumulative[-1]))
+    return float((bins[min(position, bins.size - 1)] + 1) * bin_width)
