@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from passport.access import filter_document
 from passport.attributes import ATTRIBUTES, DOCUMENT_FIELDS, Attribute, Tier
+from passport.values import Kind, ListOf, Object
 
 ASPECT_TITLES: dict[str, str] = {
     "GeneralProductInformation": "General product information",
@@ -66,21 +67,24 @@ class Section:
     rows: tuple[Row, ...]
 
 
-def value_html(value: Any) -> SafeString:
-    """A value as HTML: objects as definition lists, lists as lists, URLs as links, everything
-    escaped. Plain Python rather than a recursive template include, which costs a template
-    lookup per nested value on every page view."""
+def value_html(value: Any, kind: Kind | None = None) -> SafeString:
+    """A value as HTML: objects as definition lists (fields in the order the attribute table
+    declares them; PostgreSQL's jsonb does not keep the order given), lists as lists, URLs as
+    links, everything escaped. Plain Python rather than a recursive template include, which
+    costs a template lookup per nested value on every page view."""
     if isinstance(value, dict):
         if not value:
             return mark_safe('<span class="muted">none</span>')
-        return format_html(
-            '<dl class="facts">{}</dl>',
-            format_html_join("", "<dt>{}</dt><dd>{}</dd>", ((humanise(k), value_html(v)) for k, v in value.items())),
-        )
+        declared = kind.fields if isinstance(kind, Object) else {}
+        keys = [key for key in declared if key in value] + [key for key in value if key not in declared]
+        pairs = ((humanise(key), value_html(value[key], getattr(declared.get(key), "kind", None))) for key in keys)
+        return format_html('<dl class="facts">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", pairs))
     if isinstance(value, list):
         if not value:
             return mark_safe('<span class="muted">none</span>')
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((value_html(item),) for item in value)))
+        item_kind = kind.item if isinstance(kind, ListOf) else None
+        items = ((value_html(item, item_kind),) for item in value)
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", items))
     if isinstance(value, bool):
         return mark_safe("yes" if value else "no")
     if value is None:
@@ -104,7 +108,7 @@ def attribute_row(attribute: Attribute, value: Any) -> Row:
         unit=attribute.unit or "",
         point=ANNEX_XIII_POINT[attribute.tier],
         audience=TIER_AUDIENCE[attribute.tier],
-        value=value_html(value),
+        value=value_html(value, attribute.kind),
     )
 
 

@@ -47,3 +47,13 @@ def test_hidden_points_name_what_the_viewer_misses() -> None:
     assert hidden_points({Tier.PUBLIC, Tier.RESTRICTED, Tier.AUTHORITIES}) == [
         "point 4 (legitimate interest in this battery)"
     ]
+
+
+def test_object_fields_follow_the_attribute_table_not_the_storage_order() -> None:
+    # PostgreSQL's jsonb hands keys back shortest first; the page shows them as declared.
+    stored = {"city": "Dresden", "street": "Industriepark 4", "country": "DE", "postal_code": "01109"}
+    row = attribute_row(BY_KEY["manufacturing_place"], stored)
+    assert row.value == (
+        '<dl class="facts"><dt>Street</dt><dd>Industriepark 4</dd><dt>Postal code</dt><dd>01109</dd>'
+        "<dt>City</dt><dd>Dresden</dd><dt>Country</dt><dd>DE</dd></dl>"
+    )
