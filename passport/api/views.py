@@ -59,7 +59,8 @@ def endpoint_of(request: Request) -> str:
     return f"{request.method} {request.path}"
 
 
-def errors(*codes: int) -> dict[int, Any]:
+def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Schema entries for the error statuses an endpoint answers, all with the one error body."""
     descriptions = {
         400: "Invalid input: every problem with its field (and row index for bulk).",
         401: "Not signed in (send `Authorization: Token <token>`).",
@@ -97,7 +98,7 @@ class TokenObtainView(APIView):
         tags=["auth"],
         auth=[],
         request=s.TokenInputSerializer,
-        responses={200: s.TokenOutputSerializer, **errors(400)},
+        responses={200: s.TokenOutputSerializer, **error_responses(400)},
         summary="Obtain an API token",
     )
     def post(self, request: Request) -> Response:
@@ -128,7 +129,7 @@ class OrganisationListView(GenericAPIView):
         operation_id="organisations_list",
         tags=["organisations"],
         parameters=[s.OrganisationFilterSerializer],
-        responses={200: s.OrganisationOutputSerializer(many=True), **errors(400, 401)},
+        responses={200: s.OrganisationOutputSerializer(many=True), **error_responses(400, 401)},
         summary="List organisations",
     )
     def get(self, request: Request) -> Response:
@@ -152,7 +153,7 @@ class BatteryModelListCreateView(GenericAPIView):
     @extend_schema(
         operation_id="models_list",
         tags=["models"],
-        responses={200: s.BatteryModelOutputSerializer(many=True), **errors(401, 403)},
+        responses={200: s.BatteryModelOutputSerializer(many=True), **error_responses(401, 403)},
         summary="List your organisation's battery models",
     )
     def get(self, request: Request) -> Response:
@@ -163,7 +164,7 @@ class BatteryModelListCreateView(GenericAPIView):
     @extend_schema(
         tags=["models"],
         request=s.BatteryModelCreateInputSerializer,
-        responses={201: s.BatteryModelOutputSerializer, **errors(400, 401, 403, 409)},
+        responses={201: s.BatteryModelOutputSerializer, **error_responses(400, 401, 403, 409)},
         summary="Create a battery model",
         description="The model belongs to your organisation; `data` holds every mandatory "
         "model-level attribute of its category. A name already used by your organisation is a 409.",
@@ -182,7 +183,7 @@ class BatteryModelDetailView(APIView):
 
     @extend_schema(
         tags=["models"],
-        responses={200: s.BatteryModelOutputSerializer, **errors(401, 403, 404)},
+        responses={200: s.BatteryModelOutputSerializer, **error_responses(401, 403, 404)},
         summary="Read a battery model (members of its manufacturer)",
     )
     def get(self, request: Request, model_id: int) -> Response:
@@ -193,7 +194,7 @@ class BatteryModelDetailView(APIView):
     @extend_schema(
         tags=["models"],
         request=s.BatteryModelUpdateInputSerializer,
-        responses={200: s.BatteryModelOutputSerializer, **errors(400, 401, 403, 404)},
+        responses={200: s.BatteryModelOutputSerializer, **error_responses(400, 401, 403, 404)},
         summary="Update a battery model (versioned)",
     )
     def patch(self, request: Request, model_id: int) -> Response:
@@ -213,7 +214,7 @@ class BatteryRegisterView(APIView):
     @extend_schema(
         tags=["batteries"],
         request=s.BatteryRegisterInputSerializer,
-        responses={201: s.RegisteredBatteryOutputSerializer, **errors(400, 401, 403, 409)},
+        responses={201: s.RegisteredBatteryOutputSerializer, **error_responses(400, 401, 403, 409)},
         summary="Register one battery",
         description="Creates the battery, its passport and version 1. The one-time claim code for "
         "the owner is in this response only.",
@@ -240,7 +241,7 @@ class BatteryBulkRegisterView(APIView):
         request=s.BatteryBulkRegisterInputSerializer,
         responses={
             201: s.BulkRegisterOutputSerializer,
-            **errors(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404),
             413: OpenApiResponse(s.ErrorsSerializer, description="Body larger than 64 MB."),
         },
         summary="Register many batteries (all or nothing)",
@@ -298,6 +299,20 @@ def passport_in_force(battery: Battery, at: dt.datetime) -> Passport:
     return passport
 
 
+def passport_output(
+    *, passport: Passport, document: dict, tiers: frozenset, at: dt.datetime | None
+) -> dict[str, Any]:
+    output = {
+        "passport_identifier": passport.passport_id,
+        "battery_identifier": passport.battery.identifier,
+        "view": view_of_tiers(tiers).value,
+        "at": at,
+        "document": document,
+        "links": passport_links(passport),
+    }
+    return s.PassportOutputSerializer(output).data
+
+
 class PassportReadView(APIView):
     """Reads one passport through the caller's access rights; subclasses say which passport."""
 
@@ -323,34 +338,25 @@ class PassportReadView(APIView):
             user=request.user, passport=passport, at=at, view=requested_view, endpoint=endpoint_of(request)
         )
         tiers = access_tiers(user=request.user, battery=passport.battery, view=requested_view)
-        view = view_of_tiers(tiers).value
         if request.accepted_renderer.format == "html":
             context = passport_page_context(
                 passport=passport,
                 document=document,
                 tiers=tiers,
-                view=view,
+                view=view_of_tiers(tiers).value,
                 versions=list(selectors.version_list(passport=passport)),
                 at=at,
                 qr_target=qr_url(passport),
             )
             return Response(context, template_name=PASSPORT_TEMPLATE)
-        output = {
-            "passport_identifier": passport.passport_id,
-            "battery_identifier": passport.battery.identifier,
-            "view": view,
-            "at": at,
-            "document": document,
-            "links": passport_links(passport),
-        }
-        return Response(s.PassportOutputSerializer(output).data)
+        return Response(passport_output(passport=passport, document=document, tiers=tiers, at=at))
 
 
 READ_PARAMETERS = [s.PassportReadQuerySerializer]
 READ_RESPONSES = {
     (200, "application/json"): s.PassportOutputSerializer,
     (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="The passport page."),
-    **errors(400, 403, 404),
+    **error_responses(400, 403, 404),
 }
 
 
@@ -389,7 +395,7 @@ class BatteryDetailView(PassportReadView):
     @extend_schema(
         tags=["batteries"],
         request=s.BatteryUpdateInputSerializer,
-        responses={(200, "application/json"): s.PassportOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        responses={(200, "application/json"): s.PassportOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
         summary="Update a battery's item data (versioned)",
         description="Item-level attributes, static corrections and dynamic values (state of "
         "health...). Refused with 409 when the passport has ceased.",
@@ -403,17 +409,10 @@ class BatteryDetailView(PassportReadView):
 
 
 def updated_passport_response(request: Request, passport: Passport) -> Response:
+    """After a change, the passport as the caller now reads it."""
     document = passport_read(user=request.user, passport=passport, endpoint=endpoint_of(request))
     tiers = access_tiers(user=request.user, battery=passport.battery)
-    output = {
-        "passport_identifier": passport.passport_id,
-        "battery_identifier": passport.battery.identifier,
-        "view": view_of_tiers(tiers).value,
-        "at": None,
-        "document": document,
-        "links": passport_links(passport),
-    }
-    return Response(s.PassportOutputSerializer(output).data)
+    return Response(passport_output(passport=passport, document=document, tiers=tiers, at=None))
 
 
 class DigitalLinkView(PassportReadView):
@@ -476,7 +475,7 @@ class DppPassportView(PassportReadView):
     @extend_schema(
         tags=["dpp (EN 18222)"],
         request=s.BatteryUpdateInputSerializer,
-        responses={(200, "application/json"): s.PassportOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        responses={(200, "application/json"): s.PassportOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
         summary="Update a passport (a new version)",
         description="Changes item-level attributes of the passport's battery and records a "
         "version. Only the current passport can change: a superseded or ceased one is a 409.",
@@ -544,7 +543,7 @@ class DppElementView(APIView):
                 "or `/`, e.g. `rated_capacity_ah` or `hazardous_substances/0/cas_number`.",
             )
         ],
-        responses={200: s.ElementOutputSerializer, **errors(403, 404)},
+        responses={200: s.ElementOutputSerializer, **error_responses(403, 404)},
         summary="Read one data element of a passport by its path",
         description="403 when the element exists but your access rights do not cover it; 404 "
         "when there is no such element (or it has no value).",
@@ -561,7 +560,7 @@ class PassportVersionsView(APIView):
 
     @extend_schema(
         tags=["passports"],
-        responses={200: s.VersionListOutputSerializer, **errors(404)},
+        responses={200: s.VersionListOutputSerializer, **error_responses(404)},
         summary="List a passport's versions",
         description="Oldest first. Changed attributes are named only when you may read them; "
         "the reason only for readers of the full passport.",
@@ -579,7 +578,7 @@ class PassportVerifyView(APIView):
 
     @extend_schema(
         tags=["passports"],
-        responses={200: s.VerifyOutputSerializer, **errors(404)},
+        responses={200: s.VerifyOutputSerializer, **error_responses(404)},
         summary="Verify the version chains of a passport and of its battery model",
         description="Re-computes every hash; a broken chain names its first bad version "
         "(`broken_seq`) and why (hash mismatch, prev_hash mismatch, seq gap, live data edited).",
@@ -607,7 +606,7 @@ class BatteryStatusView(APIView):
     @extend_schema(
         tags=["batteries"],
         request=s.StatusChangeInputSerializer,
-        responses={200: s.StatusChangeOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        responses={200: s.StatusChangeOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
         summary="Change a battery's status (lifecycle)",
         description="re-used (same passport); repurposed / remanufactured (new passport linked to "
         "the old ones, `operator` required, optional `predecessors`, `new_identifier`, `model`); "
@@ -631,7 +630,7 @@ class ClaimView(APIView):
     @extend_schema(
         tags=["owners"],
         request=s.ClaimInputSerializer,
-        responses={200: s.ClaimOutputSerializer, **errors(400, 401, 403)},
+        responses={200: s.ClaimOutputSerializer, **error_responses(400, 401, 403)},
         summary="Claim a battery with its one-time claim code",
         description="A wrong identifier, a wrong code and a used code all give the same 403.",
     )
@@ -648,7 +647,7 @@ class GrantCreateView(APIView):
     @extend_schema(
         tags=["owners"],
         request=s.GrantInputSerializer,
-        responses={201: s.GrantOutputSerializer, **errors(400, 401, 403, 404)},
+        responses={201: s.GrantOutputSerializer, **error_responses(400, 401, 403, 404)},
         summary="Let an organisation read your battery's individual data (point 4)",
     )
     def post(self, request: Request, identifier: str) -> Response:
@@ -665,7 +664,7 @@ class GrantRevokeView(APIView):
     @extend_schema(
         tags=["owners"],
         request=None,
-        responses={204: None, **errors(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404)},
         summary="Withdraw an organisation's access to your battery's individual data",
     )
     def delete(self, request: Request, identifier: str, organisation_id: int) -> Response:
@@ -694,7 +693,7 @@ class RegulatorBatteryListView(GenericAPIView):
         responses={
             (200, "application/json"): s.RegisterRowSerializer(many=True),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `?format=csv`."),
-            **errors(400, 401, 403),
+            **error_responses(400, 401, 403),
         },
         summary="Search all batteries (authorities)",
         description="Paginated JSON by default; `?format=csv` or `?format=json` streams every "
