@@ -22,7 +22,11 @@ Quick map (all function-scoped, database access implied):
     versions_editable     -> context manager switching the DB trigger that refuses UPDATE of
                              versions off, to tamper "behind the services' back" in tests
 
-Passwords are "pw-<username>" (e.g. "pw-maker"); hashing is MD5 in tests (autouse fixture).
+Usernames: maker, other-maker, recycler, repairer, repurposer, remanufacturer, pro, inspector
+(authority), owner, stranger, staff. Passwords are "pw-<username>" (e.g. "pw-maker"); password
+hashing is MD5 in tests (autouse fixture). The model's GTIN is passport.demo.demo_gtin("001");
+register_battery's serials are VT260300001, VT260300002, ... and its manufacturing date
+2026-03-02.
 """
 
 from __future__ import annotations
