@@ -20,7 +20,13 @@ from passport import selectors
 from passport.access import access_tiers
 from passport.api import views as api_views
 from passport.api.permissions import acts_for_authority
-from passport.api.register import COLUMNS, battery_row, register_rows, with_current_passport
+from passport.api.register import (
+    COLUMNS,
+    battery_row,
+    current_passport_of,
+    register_rows,
+    with_current_passport,
+)
 from passport.api.renderers import PageRenderer
 from passport.attributes import BY_KEY
 from passport.errors import NotFound, PassportError, ValidationFailed
@@ -111,7 +117,7 @@ def _my_batteries_page(
         .order_by("identifier")
     )
     context = {
-        "batteries": with_current_passport(batteries),
+        "batteries": [(battery, current_passport_of(battery)) for battery in with_current_passport(batteries)],
         "claim_form": claim_form,
         "grant_form": GrantForm(),
     }

@@ -45,17 +45,26 @@ EXPORT_CHUNK = 2000
 
 
 def with_current_passport(batteries: QuerySet[Battery]) -> QuerySet[Battery]:
-    """One extra query per chunk instead of one per battery."""
-    current = Passport.objects.exclude(state=PassportState.SUPERSEDED).only(
-        "passport_id", "state", "battery_id"
-    )
-    return batteries.prefetch_related(Prefetch("passports", queryset=current, to_attr="current_passports"))
+    """One extra query per chunk of batteries instead of one per battery."""
+    passports = Passport.objects.only("passport_id", "state", "battery_id").order_by("id")
+    return batteries.prefetch_related(Prefetch("passports", queryset=passports, to_attr="passport_list"))
+
+
+def current_passport_of(battery: Battery) -> Passport | None:
+    """As selectors.battery_passport, from the prefetched list: the passport that is not
+    superseded, or the latest one when all are (the battery went into a new one)."""
+    passports = getattr(battery, "passport_list", None)
+    if passports is None:
+        passports = list(battery.passports.order_by("id"))
+    current = [passport for passport in passports if passport.state != PassportState.SUPERSEDED]
+    if current:
+        return current[0]
+    return passports[-1] if passports else None
 
 
 def battery_row(battery: Battery, tiers: Iterable[Tier]) -> dict[str, Any]:
     """The listing columns of one battery that `tiers` may read, plus the register facts."""
-    passports = getattr(battery, "current_passports", None)
-    passport = passports[0] if passports else None
+    passport = current_passport_of(battery)
     model = battery.model
     document = {
         "battery_identifier": battery.identifier,

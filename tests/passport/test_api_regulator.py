@@ -167,3 +167,17 @@ def test_invalid_filters_are_400(api_as, users, query, field) -> None:
     response = api_as(users.authority).get(f"{REGISTER}?{query}")
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_a_battery_built_into_a_new_one_shows_its_last_passport_as_superseded(api_as, users, organisations, register_battery) -> None:
+    old = register_battery()
+    api_as(users.manufacturer).post(
+        f"/api/v1/batteries/{old.battery.identifier}/status/",
+        {"status": "repurposed", "operator": organisations.repurposer.pk, "new_identifier": "SL.NEW.0001",
+         "reason": "rebuilt"},
+        format="json",
+    )
+    rows = {row["battery_identifier"]: row for row in api_as(users.authority).get(REGISTER).json()["results"]}
+    assert rows[old.battery.identifier]["passport_identifier"] == old.passport.passport_id
+    assert rows[old.battery.identifier]["state"] == "superseded"
+    assert rows["SL.NEW.0001"]["state"] == "active"
