@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import uuid
+
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle_counters() -> None:
-    """Throttle counters live in the cache; a test must not inherit another test's requests."""
-    cache.clear()
+def private_cache(settings) -> None:
+    """Each test gets its own empty in-memory cache, so throttle counters start at zero. Not a
+    flush of the configured cache: with REDIS_URL, parallel test processes share one Redis
+    database and would count (and wipe) each other's requests."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"web-test-{uuid.uuid4()}",
+        }
+    }
 
 
 @pytest.fixture
