@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import uuid
+from collections.abc import Callable
 
 import pytest
 from rest_framework.authtoken.models import Token
