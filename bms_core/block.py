@@ -131,6 +131,19 @@ class Block:
         head = np.array([getattr(s, attribute) for s in self.carried], dtype=np.float64)
         return np.concatenate((head, values))
 
+    def values_at(
+        self, values: FloatArray, attribute: str, extended_index: npt.NDArray[np.int64]
+    ) -> FloatArray:
+        """``extended(values, attribute)[extended_index]`` without building the whole array."""
+        m = len(self.carried)
+        out = np.empty(extended_index.size, dtype=np.float64)
+        carried = extended_index < m
+        out[~carried] = values[extended_index[~carried] - m]
+        for row in np.flatnonzero(carried).tolist():
+            value = getattr(self.carried[int(extended_index[row])], attribute)
+            out[row] = np.nan if value is None else value
+        return out
+
     def cell_voltages_at(self, extended_index: npt.NDArray[np.int64]) -> FloatArray:
         """Cell voltages (rows: samples, columns: cells) at indices into ``extended``."""
         m = len(self.carried)

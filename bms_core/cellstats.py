@@ -10,9 +10,9 @@ resolution however the history is batched.
 share the lowest reading (common with millivolt resolution at rest) each gets an equal share,
 so ties do not all go to cell 1.
 
-Which cell is lowest and the daily deviations below are evaluated on one sample per 10-second
-bucket of time (the first sample in each), so they weigh time rather than samples: a 1 Hz and
-a 10 s history give the same statistic, and a 1 Hz year stays cheap.
+Which cell is lowest and the daily deviations below are evaluated on one sample per 30-second
+bucket of time (the first sample in each), so they weigh time rather than samples (a 1 Hz and
+a 10 s history of the same battery give the same statistics) and a 1 Hz year stays cheap.
 
 Per UTC day and per cell the mean deviation from the mean cell is kept under discharge load
 (current below ``-load_current_a``), at rest and for temperature. A cell that sags under load
@@ -36,11 +36,11 @@ SECONDS_PER_DAY = 86400.0
 SPREAD_BIN_MV = 0.1
 TEMP_SPREAD_BIN_C = 0.1
 MAX_DAYS = 800
-THINNING_S = 10.0
+THINNING_S = 30.0
 
 
 def _one_per_bucket(block: Block) -> npt.NDArray[np.int64]:
-    """Indices of the first sample in each 10-second bucket of time."""
+    """Indices of the first sample in each 30-second bucket of time."""
     bucket = np.floor(block.time_s / THINNING_S)
     previous = block.prev
     before = math.floor(previous.time_s / THINNING_S) if previous is not None else -math.inf
@@ -50,13 +50,14 @@ def _one_per_bucket(block: Block) -> npt.NDArray[np.int64]:
     return np.flatnonzero(changed)
 
 
-def _mean(columns: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64] | None:
+def _deviations(
+    columns: tuple[npt.NDArray[np.floating], ...], picked: npt.NDArray[np.int64], scale: float
+) -> npt.NDArray[np.float64] | None:
+    """Rows: the columns minus their mean at each picked sample, times ``scale``."""
     if not columns:
         return None
-    total = columns[0].copy()
-    for column in columns[1:]:
-        total += column
-    return total / len(columns)
+    values = np.stack([c[picked] for c in columns]).astype(np.float64)
+    return scale * (values - values.mean(axis=0))
 
 
 @dataclass
@@ -68,10 +69,11 @@ class SpreadHistogram:
     maximum: float | None = None
 
     def add(self, values: npt.NDArray[np.float64]) -> None:
-        values = values[np.isfinite(values)]
+        if not np.isfinite(values.sum()):
+            values = values[np.isfinite(values)]
         if values.size == 0:
             return
-        bins = np.floor(values / self.bin_width).astype(np.int64)
+        bins = np.floor(values * (1.0 / self.bin_width)).astype(np.int64)
         low = int(bins.min())
         counts = np.bincount(bins - low)
         for offset in np.flatnonzero(counts).tolist():
@@ -160,14 +162,12 @@ class CellStats:
     def _lowest(self, block: Block, picked: npt.NDArray[np.int64]) -> None:
         if not self.lowest_share:
             self.lowest_share = [0.0] * len(block.cells)
-        v_lo = block.v_lo[picked]
-        is_lowest = [c[picked] == v_lo for c in block.cells]
-        ties = np.zeros(picked.size)
-        for mask in is_lowest:
-            ties += mask
-        share = 1.0 / ties
-        for k, mask in enumerate(is_lowest):
-            self.lowest_share[k] += float(share[mask].sum())
+        # Cells as rows: reductions across cells are then whole-row operations (fast).
+        volts = np.stack([c[picked] for c in block.cells])
+        is_lowest = volts == volts.min(axis=0)
+        share = is_lowest / is_lowest.sum(axis=0)
+        for k, value in enumerate(share.sum(axis=1).tolist()):
+            self.lowest_share[k] += value
 
     def _daily(self, block: Block, picked: npt.NDArray[np.int64]) -> None:
         if picked.size == 0:
@@ -180,29 +180,27 @@ class CellStats:
             ("load_dev_mv", "load_samples", current < -self.load_current_a),
             ("rest_dev_mv", "rest_samples", np.abs(current) <= self.rest_current_a),
         )
-        cells = [c[picked].astype(np.float64) for c in block.cells]
-        cell_mean = _mean(cells)
-        temps = [t[picked].astype(np.float64) for t in block.cell_temps]
-        temp_mean = _mean(temps)
+        # Deviation of each cell from the mean cell: one row per cell, one column per sample.
+        volts = _deviations(block.cells, picked, 1000.0)
+        temps = _deviations(block.cell_temps, picked, 1.0)
+        temp_ok = np.isfinite(temps.sum(axis=0)) if temps is not None else None
+        n_cells, n_temps = len(block.cells), len(block.cell_temps)
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            record = self._day_record(int(day[a]), len(cells), len(temps))
-            if cell_mean is not None:
+            record = self._day_record(int(day[a]), n_cells, n_temps)
+            if volts is not None:
                 for attr, count, mask in masks:
-                    inside = np.flatnonzero(mask[a:b]) + a
-                    if not inside.size:
-                        continue
-                    reference = float(cell_mean[inside].sum())
-                    sums = getattr(record, attr)
-                    for k, cell in enumerate(cells):
-                        sums[k] += 1000.0 * (float(cell[inside].sum()) - reference)
-                    setattr(record, count, getattr(record, count) + int(inside.size))
-            if temp_mean is not None:
-                inside = np.flatnonzero(np.isfinite(temp_mean[a:b])) + a
-                if inside.size:
-                    reference = float(temp_mean[inside].sum())
-                    for k, temp in enumerate(temps):
-                        record.temp_dev_c[k] += float(temp[inside].sum()) - reference
-                    record.temp_samples += int(inside.size)
+                    inside = volts[:, a:b][:, mask[a:b]]
+                    if inside.shape[1]:
+                        sums = getattr(record, attr)
+                        for k, value in enumerate(inside.sum(axis=1).tolist()):
+                            sums[k] += value
+                        setattr(record, count, getattr(record, count) + inside.shape[1])
+            if temps is not None and temp_ok is not None:
+                inside = temps[:, a:b][:, temp_ok[a:b]]
+                if inside.shape[1]:
+                    for k, value in enumerate(inside.sum(axis=1).tolist()):
+                        record.temp_dev_c[k] += value
+                    record.temp_samples += inside.shape[1]
 
     def _day_record(self, day: int, n_cells: int, n_temps: int) -> DailyCells:
         if self.days and self.days[-1].day == day:

@@ -46,3 +46,32 @@ def positive_time(
         above[crossing] = w * share_above
         below[crossing] = w * (1.0 - share_above)
     return above, below
+
+
+def split_totals(
+    start: FloatArray, end: FloatArray, width: FloatArray
+) -> tuple[float, float, float, float]:
+    """Sums of :func:`split_trapezoid` and :func:`positive_time` without per-interval arrays.
+
+    Returns (positive area, negative area, time above zero, time below zero). Intervals that
+    cross zero are rare, so everything is first summed as if none did, then those few are
+    replaced by their exact split.
+    """
+    mid = start + end
+    area = 0.5 * mid * width
+    above = mid > 0.0
+    positive = float(np.maximum(area, 0.0).sum())
+    negative = float(area.sum()) - positive
+    time_above = float(width[above].sum())
+    time_below = float(width[mid < 0.0].sum())
+    crossing = np.flatnonzero((start >= 0.0) != (end >= 0.0))
+    if crossing.size:
+        a, b, w = start[crossing], end[crossing], width[crossing]
+        pos, neg = split_trapezoid(a, b, w)
+        t_above, t_below = positive_time(a, b, w)
+        as_if = area[crossing]
+        positive += float(pos.sum()) - float(np.maximum(as_if, 0.0).sum())
+        negative += float(neg.sum()) - float(np.minimum(as_if, 0.0).sum())
+        time_above += float(t_above.sum()) - float(w[above[crossing]].sum())
+        time_below += float(t_below.sum()) - float(w[mid[crossing] < 0.0].sum())
+    return positive, negative, time_above, time_below

@@ -23,8 +23,23 @@ def last_true_index(mask: BoolArray) -> npt.NDArray[np.int64]:
 
 def latch(set_when: BoolArray, reset_when: BoolArray, initial: bool) -> BoolArray:
     """Latch state per sample; a sample that both sets and resets counts as a set."""
+    # Most batches only ever push one way (no excursion at all, no full charge): then the
+    # state is constant up to the first event that can change it, and constant after.
+    if not set_when.any():
+        return _until_first(reset_when, initial, False) if initial else np.zeros_like(set_when)
+    if not reset_when.any():
+        return _until_first(set_when, initial, True) if not initial else np.ones_like(set_when)
     last = last_true_index(set_when | reset_when)
     return np.where(last >= 0, set_when[np.maximum(last, 0)], initial)
+
+
+def _until_first(events: BoolArray, before: bool, after: bool) -> BoolArray:
+    out = np.full(events.size, after)
+    if events.any():
+        out[: int(np.argmax(events))] = before
+    else:
+        out[:] = before
+    return out
 
 
 def previous(state: BoolArray, before_first: bool) -> BoolArray:

@@ -101,17 +101,18 @@ class ResistanceTracker:
         m = len(block.carried)
         t = block.extended(block.time_s, "time_s")
         current = block.extended(block.current_a, "current_a")
+        d_current = np.diff(current)
         # Step at extended index e: between e-1 and e, with e-2 -> e-1 and e -> e+1 steady.
-        # Samples evaluated by an earlier batch are skipped; the last one waits for its successor.
-        e = np.arange(max(2, m - 1), t.size - 1)
+        # Samples evaluated by an earlier batch are skipped; the last one waits for its
+        # successor. Large changes are rare, so they are found first and checked further.
+        e = np.flatnonzero(np.abs(d_current) >= o.step_min) + 1
+        e = e[(e >= max(2, m - 1)) & (e < t.size - 1)]
         if e.size == 0:
             return
-        d_current = np.diff(current)
         d_time = np.diff(t)
         short = o.step_max_dt_s
         is_step = (
-            (np.abs(d_current[e - 1]) >= o.step_min)
-            & (d_time[e - 1] <= short)
+            (d_time[e - 1] <= short)
             & (np.abs(d_current[e - 2]) <= o.step_steady)
             & (d_time[e - 2] <= short)
             & (np.abs(d_current[e]) <= o.step_steady)
@@ -123,8 +124,8 @@ class ResistanceTracker:
         self.steps_found += int(steps.size)
         temps = np.full(steps.size, np.nan)
         if block.temp_hi is not None and block.temp_lo is not None:
-            temp_hi = block.extended(block.temp_hi, "temp_hi")[steps]
-            temp_lo = block.extended(block.temp_lo, "temp_lo")[steps]
+            temp_hi = block.values_at(block.temp_hi, "temp_hi", steps)
+            temp_lo = block.values_at(block.temp_lo, "temp_lo", steps)
             temps = 0.5 * (temp_hi + temp_lo)
             if o.resistance_temp_band_c is not None:
                 low, high = o.resistance_temp_band_c
@@ -133,9 +134,10 @@ class ResistanceTracker:
         if steps.size == 0:
             return
         self.steps_used += int(steps.size)
-        voltage = block.extended(block.voltage_v, "voltage_v")
         d_i = d_current[steps - 1]
-        pack = 1000.0 * (voltage[steps] - voltage[steps - 1]) / d_i
+        after = block.values_at(block.voltage_v, "voltage_v", steps)
+        before = block.values_at(block.voltage_v, "voltage_v", steps - 1)
+        pack = 1000.0 * (after - before) / d_i
         if block.cells:
             delta_v = block.cell_voltages_at(steps) - block.cell_voltages_at(steps - 1)
             cells = 1000.0 * delta_v / d_i[:, None]

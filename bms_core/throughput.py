@@ -14,6 +14,7 @@ carried in, so it is bit-for-bit the same however the history is cut into batche
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bms_core.block import Block
-from bms_core.integrate import positive_time, split_trapezoid
+from bms_core.integrate import split_totals
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -45,11 +46,9 @@ class Throughput:
     temp_max_c: float | None = None
     temp_min_c: float | None = None
     net_ah: float = 0.0  # coulomb counter at the latest sample
-    # Hours, and volt-hours, spent charging / discharging: what an offset correction scales.
+    # Hours spent charging / discharging: what an offset correction scales.
     charging_h: float = 0.0
     discharging_h: float = 0.0
-    charging_vh: float = 0.0
-    discharging_vh: float = 0.0
 
     def update(self, block: Block) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """Integrate a batch; returns the coulomb counter and the running gap count per sample."""
@@ -59,21 +58,16 @@ class Throughput:
         current_start = block.shifted(current, "current_a")
         counted = np.where(np.abs(current) < self.dead_band_a, 0.0, current)
         counted_start = np.where(np.abs(current_start) < self.dead_band_a, 0.0, current_start)
-        charge, discharge = split_trapezoid(counted_start, counted, width_h)
-        self.charge_ah += float(charge.sum())
-        self.discharge_ah -= float(discharge.sum())
+        charge, discharge, charging_h, discharging_h = split_totals(counted_start, counted, width_h)
+        self.charge_ah += charge
+        self.discharge_ah -= discharge
+        self.charging_h += charging_h
+        self.discharging_h += discharging_h
         power = block.voltage_v * counted
         power_start = block.shifted(block.voltage_v, "voltage_v") * counted_start
-        charge_wh, discharge_wh = split_trapezoid(power_start, power, width_h)
-        self.charge_wh += float(charge_wh.sum())
-        self.discharge_wh -= float(discharge_wh.sum())
-        above, below = positive_time(counted_start, counted, width_h)
-        mean_v = 0.5 * (block.shifted(block.voltage_v, "voltage_v") + block.voltage_v)
-        self.charging_h += float(above.sum())
-        self.discharging_h += float(below.sum())
-        # Element-wise products, not dot products: BLAS threads cost more than they save here.
-        self.charging_vh += float((above * mean_v).sum())
-        self.discharging_vh += float((below * mean_v).sum())
+        charge_wh, discharge_wh, _, _ = split_totals(power_start, power, width_h)
+        self.charge_wh += charge_wh
+        self.discharge_wh -= discharge_wh
 
         self.covered_s += float(width_s.sum())
         self.missing_s += float(block.dt_s[block.gap].sum())
@@ -96,25 +90,35 @@ class Throughput:
         with np.errstate(invalid="ignore"):
             hot = block.shifted(block.temp_hi, "temp_hi") > self.high_temp_c
             cold = block.shifted(block.temp_lo, "temp_lo") < self.low_temp_c
-        self.above_high_s += float(width_s[hot].sum())
-        self.below_low_s += float(width_s[cold].sum())
-        self.charging_above_high_s += float(width_s[hot & charging].sum())
-        self.charging_below_low_s += float(width_s[cold & charging].sum())
-        if np.isfinite(block.temp_hi).any():
-            high = float(np.nanmax(block.temp_hi))
+        if hot.any():
+            self.above_high_s += float(width_s[hot].sum())
+            self.charging_above_high_s += float(width_s[hot & charging].sum())
+        if cold.any():
+            self.below_low_s += float(width_s[cold].sum())
+            self.charging_below_low_s += float(width_s[cold & charging].sum())
+        high = float(np.fmax.reduce(block.temp_hi))  # NaN only if every reading is missing
+        if not math.isnan(high):
             self.temp_max_c = high if self.temp_max_c is None else max(self.temp_max_c, high)
-        if np.isfinite(block.temp_lo).any():
-            low = float(np.nanmin(block.temp_lo))
+        low = float(np.fmin.reduce(block.temp_lo))
+        if not math.isnan(low):
             self.temp_min_c = low if self.temp_min_c is None else min(self.temp_min_c, low)
 
     def corrected(self, offset_a: float) -> dict[str, float]:
         """Totals with a current-sensor offset removed from every counted (charging or
-        discharging) moment: the sensor read ``offset_a`` more than flowed."""
+        discharging) moment: the sensor read ``offset_a`` more than flowed. Energy is
+        corrected in proportion to its charge (the offset is a small fraction of the current,
+        so the voltage it flowed at is the mean voltage of that direction)."""
+        charge = self.charge_ah - offset_a * self.charging_h
+        discharge = self.discharge_ah + offset_a * self.discharging_h
+
+        def scaled(energy: float, corrected: float, measured: float) -> float:
+            return energy * corrected / measured if measured else energy
+
         return {
-            "charge_ah": self.charge_ah - offset_a * self.charging_h,
-            "discharge_ah": self.discharge_ah + offset_a * self.discharging_h,
-            "charge_wh": self.charge_wh - offset_a * self.charging_vh,
-            "discharge_wh": self.discharge_wh + offset_a * self.discharging_vh,
+            "charge_ah": charge,
+            "discharge_ah": discharge,
+            "charge_wh": scaled(self.charge_wh, charge, self.charge_ah),
+            "discharge_wh": scaled(self.discharge_wh, discharge, self.discharge_ah),
         }
 
     def to_state(self) -> dict[str, Any]:

@@ -203,7 +203,8 @@ def test_resistance_from_current_steps() -> None:
 def test_lowest_cell_shares_ties() -> None:
     volts = np.full((100, CELLS), 3.300)
     volts[:30, 3] = 3.290  # cell 4 alone lowest for 30 samples, all four tied for 70
-    report = analyze(history(np.zeros(100), volts, dt=10.0), rated_capacity_ah=100)
+    # One sample per 30 s: each is the first of its 30-second bucket, so every one counts.
+    report = analyze(history(np.zeros(100), volts, dt=30.0), rated_capacity_ah=100)
     shares = report["lowest_cell_share"]
     assert report["lowest_cell"] == 4
     assert math.isclose(shares[3], (30 + 70 / 4) / 100)
