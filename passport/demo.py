@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+import bms_core
+from bms_core.simulate import simulate_history
 from passport.identifiers import gs1_check_digit, lei_with_check_digits
 from passport.models import Battery, BatteryModel, Membership, Organisation
 from passport.services import (
@@ -28,6 +30,7 @@ from passport.services import (
     battery_update,
     organisation_create,
 )
+from passport.services.health import battery_health_record
 from passport.vocabulary import BatteryStatus, Category, Chemistry, MembershipRole, OrganisationKind
 
 DEMO_PASSWORD = "demo-passport-2027"
@@ -289,6 +292,19 @@ def lfp_item_dynamic_data(*, soh_pct: float, capacity_ah: int, cycles: int, days
     }
 
 
+def demo_bms_report(*, seed: int, capacity_ah: float, days: int) -> dict[str, Any]:
+    """The analytics report of a simulated BMS history of the last `days` days: the demo's use
+    data comes out of the same analysis the telemetry pipeline runs. 30 s sampling (the
+    simulator's coarsest) keeps it to about a second per two weeks of history."""
+    start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start -= dt.timedelta(days=days)
+    columns, _truth = simulate_history(
+        days, seed, sample_s=30.0, capacity_ah=capacity_ah,
+        start=start.isoformat().replace("+00:00", "Z"),
+    )
+    return bms_core.analyze(columns, rated_capacity_ah=capacity_ah, series_cells=16)
+
+
 # --- the demo dataset (manage.py demo_data) ---------------------------------------------------
 
 
@@ -440,15 +456,22 @@ def _demo_batteries(*, maker, owner, small, large, recycler, repairer, repurpose
         })
         registered.append((result, capacity, made))
 
-    # In service, with use data: batteries 1-8.
-    for (result, capacity, made), soh in zip(registered[:8], (99, 98, 97, 97, 96, 95, 94, 92), strict=True):
-        in_service = made + dt.timedelta(days=30)
+    # In service, with use data: batteries 1-8. Batteries 1 and 2 were put into service a few
+    # weeks ago and their use data is the analysis of their simulated BMS history since then;
+    # simulating the year-old ones would make the demo slow to load.
+    sohs = (99, 98, 97, 97, 96, 95, 94, 92)
+    for seed, ((result, capacity, made), soh) in enumerate(zip(registered[:8], sohs, strict=True)):
+        monitored = seed < 2
+        in_service = today - dt.timedelta(days=28 + 14 * seed) if monitored else made + dt.timedelta(days=30)
         battery_update(user=maker, battery=result.battery, reason="installed and commissioned",
                        data={"put_into_service_on": in_service.isoformat()})
         battery_update(user=maker, battery=result.battery, reason="daily BMS telemetry",
                        data=lfp_item_dynamic_data(soh_pct=soh, capacity_ah=capacity,
                                                   cycles=(today - in_service).days // 2,
                                                   days=(today - in_service).days))
+        if monitored:
+            report = demo_bms_report(seed=seed, capacity_ah=capacity, days=(today - in_service).days)
+            battery_health_record(battery=result.battery, report=report)
 
     # Battery 1 belongs to the demo owner, who lets the repairer read its use data.
     first = registered[0][0]
