@@ -16,12 +16,16 @@ from passport.vocabulary import PassportState
 __all__ = [
     "access_log_list",
     "battery_get",
+    "battery_list_owned",
     "battery_model_get",
     "battery_model_list",
     "battery_passport",
     "battery_search",
+    "organisation_get",
+    "organisation_list",
     "organisation_of",
     "passport_get",
+    "passport_in_force",
     "version_list",
 ]
 
@@ -97,6 +101,15 @@ def battery_passport(*, battery: Battery) -> Passport:
     return passport
 
 
+def passport_in_force(*, battery: Battery, at: dt.datetime) -> Passport:
+    """The passport the battery had at `at`: the latest one created by then (a repurposed
+    battery has had several)."""
+    passport = battery.passports.filter(created_at__lte=at).order_by("-created_at", "-id").first()
+    if passport is None:
+        raise NotFound(f"passport of battery {battery.identifier} at {at.isoformat()}")
+    return passport
+
+
 def passport_get(*, passport_id: str) -> Passport:
     try:
         return Passport.objects.select_related("battery", "battery__model", "battery__responsible_operator").get(
@@ -104,6 +117,37 @@ def passport_get(*, passport_id: str) -> Passport:
         )
     except Passport.DoesNotExist as error:
         raise NotFound(f"passport {passport_id!r}") from error
+
+
+def battery_list_owned(*, user: Any) -> QuerySet[Battery]:
+    """The batteries `user` owns (claimed as a private person), by identifier, with their model,
+    manufacturer and the organisations they granted access to."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Battery.objects.none()
+    return (
+        Battery.objects.filter(owner=user)
+        .select_related("model", "model__manufacturer")
+        .prefetch_related("access_grants__organisation")
+        .order_by("identifier")
+    )
+
+
+def organisation_list(*, kind: str | None = None, name_contains: str | None = None) -> QuerySet[Organisation]:
+    """Organisations known to the register, by name; optionally of one kind and with a name
+    containing `name_contains` (any case)."""
+    organisations = Organisation.objects.order_by("name", "id")
+    if kind:
+        organisations = organisations.filter(kind=kind)
+    if name_contains:
+        organisations = organisations.filter(name__icontains=name_contains)
+    return organisations
+
+
+def organisation_get(*, organisation_id: int) -> Organisation:
+    try:
+        return Organisation.objects.get(pk=organisation_id)
+    except (Organisation.DoesNotExist, ValueError, TypeError) as error:
+        raise NotFound(f"organisation {organisation_id}") from error
 
 
 def battery_model_get(*, model_id: int) -> BatteryModel:

@@ -31,7 +31,7 @@ from passport.api.renderers import PageRenderer
 from passport.attributes import BY_KEY
 from passport.errors import NotFound, PassportError, ValidationFailed
 from passport.forms import ClaimForm, GrantForm, LookupForm, RegulatorSearchForm
-from passport.models import Battery, Passport
+from passport.models import Passport
 from passport.presentation import attribute_row, hidden_points
 from passport.services import access_grant_create, access_grant_revoke, battery_claim, passport_read
 from passport.services.permissions import organisation_of
@@ -110,12 +110,7 @@ class BatteryPage(api_views.BatteryDetailView):
 def _my_batteries_page(
     request: HttpRequest, claim_form: ClaimForm, status: int = 200
 ) -> HttpResponse:
-    batteries = (
-        Battery.objects.filter(owner=request.user)
-        .select_related("model", "model__manufacturer")
-        .prefetch_related("access_grants__organisation")
-        .order_by("identifier")
-    )
+    batteries = selectors.battery_list_owned(user=request.user)
     context = {
         "batteries": [(battery, current_passport_of(battery)) for battery in with_current_passport(batteries)],
         "claim_form": claim_form,

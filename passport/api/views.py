@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
@@ -32,7 +31,7 @@ from passport.api.register import export_response, register_rows, with_current_p
 from passport.api.renderers import PageRenderer
 from passport.errors import NotFound, TransitionRefused
 from passport.identifiers import battery_by_digital_link, qr_url
-from passport.models import Battery, Organisation, Passport
+from passport.models import Passport
 from passport.presentation import passport_page_context, version_line
 from passport.services import (
     access_grant_create,
@@ -135,11 +134,9 @@ class OrganisationListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         query = s.OrganisationFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        organisations: QuerySet[Organisation] = Organisation.objects.order_by("name", "id")
-        if "kind" in query.validated_data:
-            organisations = organisations.filter(kind=query.validated_data["kind"])
-        if query.validated_data.get("q"):
-            organisations = organisations.filter(name__icontains=query.validated_data["q"])
+        organisations = selectors.organisation_list(
+            kind=query.validated_data.get("kind"), name_contains=query.validated_data.get("q")
+        )
         page = self.paginate_queryset(organisations)
         return self.get_paginated_response(s.OrganisationOutputSerializer(page, many=True).data)
 
@@ -288,15 +285,6 @@ def parse_moment(text: str) -> dt.datetime:
             {"at": [f"must be an ISO 8601 date or date-time, got {text!r}"]}
         ) from error
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def passport_in_force(battery: Battery, at: dt.datetime) -> Passport:
-    """The passport the battery had at `at`: the latest one created by then (a repurposed
-    battery has had several)."""
-    passport = battery.passports.filter(created_at__lte=at).order_by("-created_at", "-id").first()
-    if passport is None:
-        raise NotFound(f"passport of battery {battery.identifier} at {at.isoformat()}")
-    return passport
 
 
 def passport_output(
@@ -528,7 +516,7 @@ class DppProductAtView(PassportReadView):
     def resolve(self, *, identifier: str, moment: str) -> tuple[Passport, dt.datetime]:
         at = parse_moment(moment)
         battery = selectors.battery_get(identifier=identifier)
-        return passport_in_force(battery, at), at
+        return selectors.passport_in_force(battery=battery, at=at), at
 
 
 class DppElementView(APIView):
@@ -669,9 +657,7 @@ class GrantRevokeView(APIView):
     )
     def delete(self, request: Request, identifier: str, organisation_id: int) -> Response:
         battery = selectors.battery_get(identifier=identifier)
-        organisation = Organisation.objects.filter(pk=organisation_id).first()
-        if organisation is None:
-            raise NotFound(f"organisation {organisation_id}")
+        organisation = selectors.organisation_get(organisation_id=organisation_id)
         access_grant_revoke(user=request.user, battery=battery, organisation=organisation)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
