@@ -29,7 +29,7 @@ from passport.api.parsers import BulkJSONParser
 from passport.api.permissions import ActsForOrganisation, IsAuthority
 from passport.api.register import export_response, register_rows, with_current_passport
 from passport.api.renderers import PageRenderer
-from passport.errors import NotFound, TransitionRefused
+from passport.errors import NotFound
 from passport.identifiers import battery_by_digital_link, qr_url
 from passport.models import Passport
 from passport.presentation import passport_page_context, version_line
@@ -45,10 +45,10 @@ from passport.services import (
     battery_update,
     passport_element,
     passport_read,
+    passport_update,
     version_chain_verify,
 )
 from passport.services.permissions import organisation_of, require_member
-from passport.vocabulary import PassportState
 
 PASSPORT_TEMPLATE = "passport/passport.html"
 
@@ -472,13 +472,7 @@ class DppPassportView(PassportReadView):
         passport = selectors.passport_get(passport_id=passport_id)
         given = s.BatteryUpdateInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        if passport.state == PassportState.SUPERSEDED:
-            # battery_update writes to the battery's current passport; this address names an
-            # older one, which stays as it was.
-            raise TransitionRefused(
-                f"passport {passport.passport_id} was superseded by a newer passport and is read-only"
-            )
-        updated = battery_update(user=request.user, battery=passport.battery, **given.validated_data)
+        updated = passport_update(user=request.user, passport=passport, **given.validated_data)
         return updated_passport_response(request, updated)
 
 

@@ -10,6 +10,7 @@ from passport.services.batteries import (
     battery_register,
     battery_register_bulk,
     battery_update,
+    passport_update,
 )
 from passport.services.battery_models import battery_model_create, battery_model_update
 from passport.services.documents import passport_document, passport_element, passport_read
@@ -40,6 +41,7 @@ __all__ = [
     "passport_document",
     "passport_element",
     "passport_read",
+    "passport_update",
     "transition_refusal",
     "version_chain_verify",
 ]

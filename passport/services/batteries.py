@@ -357,6 +357,30 @@ def battery_update(*, user: Any, battery: Battery, data: dict, reason: str) -> P
     (the telemetry pipeline), recorded as a version without author. A ceased passport is
     read-only (TransitionRefused).
     """
+    return _item_data_update(user=user, battery=battery, data=data, reason=reason, addressed=None)
+
+
+def _superseded_refusal(passport: Passport) -> TransitionRefused:
+    return TransitionRefused(
+        f"passport {passport.passport_id} was superseded by a newer passport and is read-only"
+    )
+
+
+def passport_update(*, user: Any, passport: Passport, data: dict, reason: str) -> Passport:
+    """battery_update addressed by passport (EN 18222): only the battery's current passport can
+    change. A superseded one stays as it was, since the battery's data now belongs to its newer
+    passport; a ceased one is read-only. Both raise TransitionRefused."""
+    if passport.state == PassportState.SUPERSEDED:
+        raise _superseded_refusal(passport)
+    return _item_data_update(user=user, battery=passport.battery, data=data, reason=reason, addressed=passport)
+
+
+def _item_data_update(
+    *, user: Any, battery: Battery, data: dict, reason: str, addressed: Passport | None
+) -> Passport:
+    """battery_update; with `addressed` (the passport the caller named) also refused when that
+    passport is no longer the battery's current one once the battery is locked (superseded
+    meanwhile)."""
     with transaction.atomic():
         locked = (
             Battery.objects.select_for_update(of=("self",))
@@ -366,6 +390,10 @@ def battery_update(*, user: Any, battery: Battery, data: dict, reason: str) -> P
         if user is not None:
             require_member(user, locked.responsible_operator, "update this battery's passport")
         passport = current_passport_for_update(locked)
+        if addressed is not None and passport.pk != addressed.pk:
+            # Superseding locks this battery row first too, so with the lock held this answer
+            # cannot change before the version is written.
+            raise _superseded_refusal(addressed)
         reason_text, errors = reason_clean(reason)
         if isinstance(data, dict):
             errors.extend(

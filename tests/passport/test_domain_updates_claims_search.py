@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from passport.errors import NotPermitted, ValidationFailed
-from passport.models import Version
+from passport.errors import NotPermitted, TransitionRefused, ValidationFailed
+from passport.models import Passport, Version
 from passport.selectors import battery_search
 from passport.services import (
     battery_change_status,
@@ -16,6 +16,7 @@ from passport.services import (
     battery_register,
     battery_update,
     passport_document,
+    passport_update,
 )
 from passport.vocabulary import BatteryStatus
 
@@ -73,6 +74,47 @@ def test_optional_values_can_be_removed(battery, users):
 def test_nobody_else_updates_a_battery(owned_battery, users, who):
     with pytest.raises(NotPermitted):
         battery_update(user=getattr(users, who), battery=owned_battery, data={"state_of_charge_pct": 1}, reason="r")
+
+
+# --- updates addressed by passport (EN 18222) --------------------------------------------------
+
+
+def test_an_update_by_passport_records_a_version_of_that_passport(battery, passport, users):
+    updated = passport_update(user=users.manufacturer, passport=passport, data={"state_of_charge_pct": 64},
+                              reason="BMS telemetry")
+    assert updated == passport
+    assert passport.versions.get(seq=2).changes == {"state_of_charge_pct": {"old": None, "new": 64}}
+    with pytest.raises(NotPermitted):
+        passport_update(user=users.other_manufacturer, passport=passport, data={"state_of_charge_pct": 1}, reason="r")
+
+
+def test_a_superseded_passport_is_refused_and_its_successor_untouched(battery, passport, users, organisations):
+    new = battery_change_status(user=users.manufacturer, battery=battery, status=BatteryStatus.REPURPOSED,
+                                operator=organisations.repurposer, reason="second life")
+    passport.refresh_from_db()
+    for user in (users.repurposer, users.manufacturer):
+        with pytest.raises(TransitionRefused, match="superseded"):
+            passport_update(user=user, passport=passport, data={"state_of_charge_pct": 5}, reason="x")
+    assert passport.versions.count() == 2 and new.versions.count() == 1
+
+
+def test_a_passport_superseded_after_it_was_loaded_is_refused_too(battery, passport, users, organisations):
+    loaded = Passport.objects.select_related("battery").get(pk=passport.pk)
+    new = battery_change_status(user=users.manufacturer, battery=battery, status=BatteryStatus.REPURPOSED,
+                                operator=organisations.repurposer, reason="second life")
+    assert loaded.state == "active"  # the caller's copy is out of date
+    with pytest.raises(TransitionRefused, match="superseded"):
+        passport_update(user=users.repurposer, passport=loaded, data={"state_of_charge_pct": 5}, reason="x")
+    assert new.versions.count() == 1
+
+
+def test_a_ceased_passport_is_refused(battery, passport, users, organisations):
+    battery_change_status(user=users.manufacturer, battery=battery, status=BatteryStatus.WASTE,
+                          operator=organisations.recycler, reason="collected")
+    battery_change_status(user=users.recycler, battery=battery, status=BatteryStatus.RECYCLED, reason="recycled")
+    passport.refresh_from_db()
+    with pytest.raises(TransitionRefused, match="ceased"):
+        passport_update(user=users.recycler, passport=passport, data={"state_of_charge_pct": 0}, reason="x")
 
 
 def test_the_claim_code_makes_the_owner_once(registered, users):
