@@ -30,13 +30,12 @@ def filter_document(document: dict, tiers: Iterable[Tier]) -> dict:
     return {key: value for key, value in document.items() if TIER_OF.get(key) in allowed}
 
 
-def _own_tiers(user: Any, battery: Battery) -> frozenset[Tier]:
+def _own_tiers(user: Any, organisation: Organisation | None, battery: Battery) -> frozenset[Tier]:
     """Everything the user's position gives, before any explicit choice of a lower view."""
     if user is None or not getattr(user, "is_authenticated", False):
         return View.PUBLIC.tiers()
     if user.is_staff:
         return View.FULL.tiers()
-    organisation = organisation_of(user)
     if organisation is not None and organisation.pk == battery.responsible_operator_id:
         return View.FULL.tiers()
     tiers = set(View.PUBLIC.tiers())
@@ -57,7 +56,15 @@ def _own_tiers(user: Any, battery: Battery) -> frozenset[Tier]:
 def access_tiers(*, user: Any, battery: Battery, view: View | str | None = None) -> frozenset[Tier]:
     """The tiers `user` may read for `battery`. With `view`, the caller asks for a lower view
     (e.g. to see what the public sees); asking for more than one's own raises NotPermitted."""
-    own = _own_tiers(user, battery)
+    return acting_tiers(user=user, organisation=organisation_of(user), battery=battery, view=view)
+
+
+def acting_tiers(
+    *, user: Any, organisation: Organisation | None, battery: Battery, view: View | str | None = None
+) -> frozenset[Tier]:
+    """access_tiers for a caller who has already looked up `organisation_of(user)`: a read that
+    also logs, or a listing of many batteries, asks for the membership once, not per check."""
+    own = _own_tiers(user, organisation, battery)
     if view is None:
         return own
     try:
@@ -86,7 +93,6 @@ def access_view(*, user: Any, battery: Battery) -> View:
     return view_of_tiers(access_tiers(user=user, battery=battery))
 
 
-def reads_as_operator(user: Any, battery: Battery) -> bool:
+def acts_as_operator(organisation: Organisation | None, battery: Battery) -> bool:
     """The responsible operator maintains the passport (Art. 77(4)); its reads are not logged."""
-    organisation = organisation_of(user)
     return organisation is not None and organisation.pk == battery.responsible_operator_id

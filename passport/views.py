@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.renderers import JSONRenderer
 
 from passport import selectors
-from passport.access import access_tiers
+from passport.access import acting_tiers
 from passport.api import views as api_views
 from passport.api.permissions import acts_for_authority
 from passport.api.register import (
@@ -188,8 +188,8 @@ def service_lookup(request: HttpRequest) -> HttpResponse:
     except NotFound:
         form.add_error("q", "No battery or passport has this identifier.")
         return render(request, "passport/service_lookup.html", context, status=404)
-    document = passport_read(user=request.user, passport=passport, endpoint=f"GET {request.path}")
-    tiers = access_tiers(user=request.user, battery=passport.battery)
+    reading = passport_read(user=request.user, passport=passport, endpoint=f"GET {request.path}")
+    document = reading.document
     context.update(
         passport=passport,
         document=document,
@@ -198,7 +198,7 @@ def service_lookup(request: HttpRequest) -> HttpResponse:
             for key in SERVICE_KEYS
             if document.get(key) is not None
         ],
-        hidden_points=hidden_points(tiers),
+        hidden_points=hidden_points(reading.tiers),
         sees_point_2="dismantling_documents" in document,
     )
     return render(request, "passport/service_lookup.html", context)
@@ -222,7 +222,7 @@ def manufacturer_dashboard(request: HttpRequest) -> HttpResponse:
     # Batteries that moved to another operator (waste, repurposed) are no longer fully ours to
     # read: each row shows what this user's access rights cover for that battery.
     rows = [
-        battery_row(battery, access_tiers(user=request.user, battery=battery))
+        battery_row(battery, acting_tiers(user=request.user, organisation=organisation, battery=battery))
         for battery in page.object_list
     ]
     context = {

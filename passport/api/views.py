@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from passport import selectors
-from passport.access import access_tiers, view_of_tiers
+from passport.access import access_tiers
 from passport.api import serializers as s
 from passport.api.negotiation import ExportNegotiation
 from passport.api.parsers import BulkJSONParser
@@ -48,6 +48,7 @@ from passport.services import (
     passport_update,
     version_chain_verify,
 )
+from passport.services.documents import PassportReading
 from passport.services.permissions import organisation_of, require_member
 
 PASSPORT_TEMPLATE = "passport/passport.html"
@@ -287,15 +288,13 @@ def parse_moment(text: str) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def passport_output(
-    *, passport: Passport, document: dict, tiers: frozenset, at: dt.datetime | None
-) -> dict[str, Any]:
+def passport_output(*, passport: Passport, reading: PassportReading, at: dt.datetime | None) -> dict[str, Any]:
     output = {
         "passport_identifier": passport.passport_id,
         "battery_identifier": passport.battery.identifier,
-        "view": view_of_tiers(tiers).value,
+        "view": reading.view.value,
         "at": at,
-        "document": document,
+        "document": reading.document,
         "links": passport_links(passport),
     }
     return s.PassportOutputSerializer(output).data
@@ -322,22 +321,21 @@ class PassportReadView(APIView):
         query.is_valid(raise_exception=True)
         requested_view = query.validated_data.get("view")
         passport, at = self.resolve(**kwargs)
-        document = passport_read(
+        reading = passport_read(
             user=request.user, passport=passport, at=at, view=requested_view, endpoint=endpoint_of(request)
         )
-        tiers = access_tiers(user=request.user, battery=passport.battery, view=requested_view)
         if request.accepted_renderer.format == "html":
             context = passport_page_context(
                 passport=passport,
-                document=document,
-                tiers=tiers,
-                view=view_of_tiers(tiers).value,
+                document=reading.document,
+                tiers=reading.tiers,
+                view=reading.view.value,
                 versions=list(selectors.version_list(passport=passport)),
                 at=at,
                 qr_target=qr_url(passport),
             )
             return Response(context, template_name=PASSPORT_TEMPLATE)
-        return Response(passport_output(passport=passport, document=document, tiers=tiers, at=at))
+        return Response(passport_output(passport=passport, reading=reading, at=at))
 
 
 READ_PARAMETERS = [s.PassportReadQuerySerializer]
@@ -398,9 +396,8 @@ class BatteryDetailView(PassportReadView):
 
 def updated_passport_response(request: Request, passport: Passport) -> Response:
     """After a change, the passport as the caller now reads it."""
-    document = passport_read(user=request.user, passport=passport, endpoint=endpoint_of(request))
-    tiers = access_tiers(user=request.user, battery=passport.battery)
-    return Response(passport_output(passport=passport, document=document, tiers=tiers, at=None))
+    reading = passport_read(user=request.user, passport=passport, endpoint=endpoint_of(request))
+    return Response(passport_output(passport=passport, reading=reading, at=None))
 
 
 class DigitalLinkView(PassportReadView):

@@ -13,7 +13,12 @@ from passport.services.batteries import (
     passport_update,
 )
 from passport.services.battery_models import battery_model_create, battery_model_update
-from passport.services.documents import passport_document, passport_element, passport_read
+from passport.services.documents import (
+    PassportReading,
+    passport_document,
+    passport_element,
+    passport_read,
+)
 from passport.services.lifecycle import battery_change_status, transition_refusal
 from passport.services.organisations import (
     access_grant_create,
@@ -25,6 +30,7 @@ from passport.services.versions import ChainReport, version_chain_verify
 
 __all__ = [
     "ChainReport",
+    "PassportReading",
     "RegisteredBattery",
     "access_grant_create",
     "access_grant_revoke",

@@ -4,18 +4,19 @@ through the caller's access rights."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from passport.access import (
-    access_tiers,
+    acting_tiers,
+    acts_as_operator,
     filter_document,
     organisation_of,
-    reads_as_operator,
     view_of_tiers,
 )
 from passport.attributes import ATTRIBUTES, TIER_OF, Tier, View
 from passport.errors import NotFound, NotPermitted
-from passport.models import AccessLog, Battery, Passport
+from passport.models import AccessLog, Battery, Organisation, Passport
 from passport.services.versions import timestamp_text, version_at
 
 # Document order: identity first, then the attributes in the table's order.
@@ -36,6 +37,16 @@ IDENTITY_ORDER = (
 DOCUMENT_KEYS: tuple[str, ...] = IDENTITY_ORDER + tuple(
     a.key for a in ATTRIBUTES if a.key not in IDENTITY_ORDER
 )
+
+
+@dataclass(frozen=True)
+class PassportReading:
+    """What a read hands back: the filtered document, the tiers it was filtered for, and the
+    audience those tiers make (for the answer's `view`)."""
+
+    document: dict
+    tiers: frozenset[Tier]
+    view: View
 
 
 def passport_document(*, passport: Passport, at: dt.datetime | None = None) -> dict:
@@ -69,18 +80,25 @@ def _battery_now(passport: Passport) -> Battery:
 
 
 def _log_restricted_read(
-    *, user: Any, passport: Passport, tiers: frozenset[Tier], keys: list[str], endpoint: str
+    *,
+    user: Any,
+    organisation: Organisation | None,
+    passport: Passport,
+    battery: Battery,
+    tiers: frozenset[Tier],
+    keys: list[str],
+    endpoint: str,
 ) -> None:
     """Art. 78: restricted data read by anyone but the responsible operator leaves a trace."""
     if user is None or not getattr(user, "is_authenticated", False):
         return
     restricted = sorted(key for key in keys if TIER_OF.get(key) not in (None, Tier.PUBLIC))
-    if not restricted or reads_as_operator(user, _battery_now(passport)):
+    if not restricted or acts_as_operator(organisation, battery):
         return
     AccessLog.objects.create(
         user=user,
-        organisation=organisation_of(user),
-        battery=passport.battery,
+        organisation=organisation,
+        battery_id=battery.pk,
         passport=passport,
         view=view_of_tiers(tiers),
         attribute_keys=restricted,
@@ -95,12 +113,15 @@ def passport_read(
     at: dt.datetime | None = None,
     view: View | str | None = None,
     endpoint: str,
-) -> dict:
+) -> PassportReading:
     """The document as `user` may see it (optionally a lower `view`), logging restricted reads."""
-    tiers = access_tiers(user=user, battery=_battery_now(passport), view=view)
+    battery = _battery_now(passport)
+    organisation = organisation_of(user)
+    tiers = acting_tiers(user=user, organisation=organisation, battery=battery, view=view)
     document = filter_document(passport_document(passport=passport, at=at), tiers)
-    _log_restricted_read(user=user, passport=passport, tiers=tiers, keys=list(document), endpoint=endpoint)
-    return document
+    _log_restricted_read(user=user, organisation=organisation, passport=passport, battery=battery,
+                         tiers=tiers, keys=list(document), endpoint=endpoint)
+    return PassportReading(document=document, tiers=tiers, view=view_of_tiers(tiers))
 
 
 def passport_element(
@@ -114,7 +135,9 @@ def passport_element(
     if not parts or parts[0] not in TIER_OF:
         raise NotFound(f"element {path!r}")
     key = parts[0]
-    tiers = access_tiers(user=user, battery=_battery_now(passport))
+    battery = _battery_now(passport)
+    organisation = organisation_of(user)
+    tiers = acting_tiers(user=user, organisation=organisation, battery=battery)
     visible = filter_document(passport_document(passport=passport, at=at), tiers)
     if key not in visible:
         raise NotPermitted(f"you may not read {key} of this passport")
@@ -128,6 +151,6 @@ def passport_element(
             raise NotFound(f"element {path!r}")
     if value is None:
         raise NotFound(f"element {path!r}")
-    _log_restricted_read(user=user, passport=passport, tiers=tiers, keys=[key],
-                         endpoint=endpoint or f"element:{path}")
+    _log_restricted_read(user=user, organisation=organisation, passport=passport, battery=battery,
+                         tiers=tiers, keys=[key], endpoint=endpoint or f"element:{path}")
     return value

@@ -101,7 +101,7 @@ def test_recycling_ceases_the_passport_read_only_but_readable(battery, passport,
     battery_change_status(user=users.pro, battery=battery, status=S.RECYCLED, reason="recycled at ReCell")
     passport.refresh_from_db()
     assert passport.state == "ceased" and passport.ceased_at is not None
-    document = passport_read(user=None, passport=passport, endpoint="test")
+    document = passport_read(user=None, passport=passport, endpoint="test").document
     assert document["state"] == "ceased" and document["rated_capacity_ah"] == 100
 
     with pytest.raises(TransitionRefused, match="ceased"):
