@@ -165,13 +165,19 @@ def digital_link_path(gtin: str, serial: str) -> str:
     return f"/01/{gtin_normalise(gtin)}/21/{quote(serial, safe='')}"
 
 
+def digital_link_identifier(gtin: str, serial: str) -> str:
+    """The canonical identifier of the battery a Digital Link names; NotFound when the GTIN or
+    serial cannot name one."""
+    try:
+        return battery_identifier_from_gtin(gtin, serial).identifier
+    except IdentifierError as error:
+        raise NotFound(f"battery /01/{gtin}/21/{serial} ({error})") from error
+
+
 def battery_by_digital_link(gtin: str, serial: str) -> Battery:
     from passport.models import Battery
 
-    try:
-        identifier = battery_identifier_from_gtin(gtin, serial).identifier
-    except IdentifierError as error:
-        raise NotFound(f"battery /01/{gtin}/21/{serial} ({error})") from error
+    identifier = digital_link_identifier(gtin, serial)
     try:
         return Battery.objects.select_related("model").get(identifier=identifier)
     except Battery.DoesNotExist as error:

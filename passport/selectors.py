@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from passport.access import organisation_of
 from passport.errors import NotFound
@@ -26,6 +26,7 @@ __all__ = [
     "organisation_of",
     "passport_get",
     "passport_in_force",
+    "passport_of_battery",
     "version_list",
 ]
 
@@ -84,20 +85,41 @@ def battery_get(*, identifier: str) -> Battery:
         raise NotFound(f"battery {identifier!r}") from error
 
 
+def _current_first(passports: QuerySet[Passport]) -> QuerySet[Passport]:
+    """The passport that is not superseded first (a battery has at most one: its active one, or
+    the ceased one after recycling), then the others newest first: a battery whose passports
+    were all superseded became part of a new battery, and its latest passport still answers
+    (its successors say where to go)."""
+    superseded_last = Case(
+        When(state=PassportState.SUPERSEDED, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
+    return passports.order_by(superseded_last, "-id")
+
+
 def battery_passport(*, battery: Battery) -> Passport:
     """The battery's current passport: its active one, or the ceased one after recycling."""
-    passport = (
-        Passport.objects.select_related("battery", "battery__model")
-        .filter(battery=battery)
-        .exclude(state=PassportState.SUPERSEDED)
-        .first()
-    )
-    if passport is None:
-        # A battery whose passports were all superseded became part of a new battery; its
-        # latest passport still answers (its successors say where to go).
-        passport = Passport.objects.select_related("battery").filter(battery=battery).order_by("-id").first()
+    # Through the related manager the passport keeps the caller's battery instead of loading it
+    # again.
+    passport = _current_first(battery.passports.all()).first()
     if passport is None:
         raise NotFound(f"passport of battery {battery.identifier}")
+    return passport
+
+
+def passport_of_battery(*, identifier: str) -> Passport:
+    """The current passport (as battery_passport) of the battery with this identifier in any
+    accepted form, with its battery, in one query: the read behind every QR code."""
+    try:
+        canonical = battery_identifier_parse(identifier).identifier
+    except IdentifierError as error:
+        raise NotFound(f"battery {identifier!r}") from error
+    passports = Passport.objects.select_related("battery").filter(battery__identifier=canonical)
+    passport = _current_first(passports).first()
+    if passport is None:
+        # The same answers as battery_get and then battery_passport.
+        if Battery.objects.filter(identifier=canonical).exists():
+            raise NotFound(f"passport of battery {canonical}")
+        raise NotFound(f"battery {identifier!r}")
     return passport
 
 

@@ -60,8 +60,7 @@ def passport_for_query(query: str) -> Passport:
     try:
         return selectors.passport_get(passport_id=text)
     except NotFound:
-        battery = selectors.battery_get(identifier=text)
-        return selectors.battery_passport(battery=battery)
+        return selectors.passport_of_battery(identifier=text)
 
 
 def page_of(request: HttpRequest, items: Any) -> Page:

@@ -30,7 +30,7 @@ from passport.api.permissions import ActsForOrganisation, IsAuthority
 from passport.api.register import export_response, register_rows, with_current_passport
 from passport.api.renderers import PageRenderer
 from passport.errors import NotFound
-from passport.identifiers import battery_by_digital_link, qr_url
+from passport.identifiers import digital_link_identifier, qr_url
 from passport.models import Passport
 from passport.presentation import passport_page_context, version_line
 from passport.services import (
@@ -375,8 +375,7 @@ class BatteryDetailView(PassportReadView):
         return super().get(request, identifier=identifier)
 
     def resolve(self, *, identifier: str) -> tuple[Passport, None]:
-        battery = selectors.battery_get(identifier=identifier)
-        return selectors.battery_passport(battery=battery), None
+        return selectors.passport_of_battery(identifier=identifier), None
 
     @extend_schema(
         tags=["batteries"],
@@ -419,10 +418,16 @@ class DigitalLinkView(PassportReadView):
         return super().get(request, gtin=gtin, serial=serial, lot=None)
 
     def resolve(self, *, gtin: str, serial: str, lot: str | None) -> tuple[Passport, None]:
-        battery = battery_by_digital_link(gtin, serial)
+        identifier = digital_link_identifier(gtin, serial)
+        try:
+            passport = selectors.passport_of_battery(identifier=identifier)
+        except NotFound as error:
+            # Answered in the terms of the address asked for, as battery_by_digital_link does.
+            raise NotFound(f"battery /01/{gtin}/21/{serial}") from error
+        battery = passport.battery
         if lot is not None and battery.batch and battery.batch != lot:
             raise NotFound(f"battery /01/{gtin}/10/{lot}/21/{serial}")
-        return selectors.battery_passport(battery=battery), None
+        return passport, None
 
 
 class DigitalLinkWithLotView(DigitalLinkView):
@@ -484,8 +489,7 @@ class DppProductView(PassportReadView):
         return super().get(request, identifier=identifier)
 
     def resolve(self, *, identifier: str) -> tuple[Passport, None]:
-        battery = selectors.battery_get(identifier=identifier)
-        return selectors.battery_passport(battery=battery), None
+        return selectors.passport_of_battery(identifier=identifier), None
 
 
 class DppProductAtView(PassportReadView):

@@ -1,5 +1,5 @@
-"""The read queries the views use: the passport in force at a date, the owner's batteries, and
-the organisations."""
+"""The read queries the views use: the passport in force at a date, a battery's current passport
+in one query, the owner's batteries, and the organisations."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.contrib.auth.models import AnonymousUser
 
 from passport import selectors
 from passport.errors import NotFound
+from passport.identifiers import digital_link_path
 from passport.services import battery_change_status, battery_claim
-from passport.vocabulary import BatteryStatus, OrganisationKind
+from passport.vocabulary import BatteryStatus, OrganisationKind, PassportState
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,49 @@ def test_the_passport_in_force_is_the_latest_created_by_then(battery, passport, 
 def test_before_the_first_passport_there_is_none_in_force(battery, passport):
     with pytest.raises(NotFound, match="at "):
         selectors.passport_in_force(battery=battery, at=passport.created_at - dt.timedelta(seconds=1))
+
+
+# --- passport_of_battery and battery_passport --------------------------------------------------
+
+
+def test_the_current_passport_by_any_identifier_form_in_one_query(battery, passport, django_assert_num_queries):
+    for identifier in (battery.identifier, digital_link_path(battery.gtin, battery.serial)):
+        with django_assert_num_queries(1):
+            found = selectors.passport_of_battery(identifier=identifier)
+            assert found == passport and found.battery.identifier == battery.identifier
+
+
+def test_after_repurposing_the_new_passport_is_current(battery, passport, users, organisations, at_time):
+    new = repurpose_in_place(battery, users, organisations, at_time, passport.created_at + dt.timedelta(days=1))
+    assert selectors.passport_of_battery(identifier=battery.identifier) == new
+    assert selectors.battery_passport(battery=battery) == new
+
+
+def test_a_battery_built_into_another_answers_with_its_last_passport(register_battery, users, organisations):
+    first, second = register_battery(), register_battery()
+    new = battery_change_status(
+        user=users.manufacturer, battery=first.battery, predecessors=[second.battery],
+        status=BatteryStatus.REPURPOSED, operator=organisations.repurposer,
+        new_identifier="UN.SECONDLIFE.R10-0001", reason="two modules into one rack",
+    )
+    for registered in (first, second):
+        current = selectors.passport_of_battery(identifier=registered.battery.identifier)
+        assert current == registered.passport and current.state == PassportState.SUPERSEDED
+        assert selectors.battery_passport(battery=registered.battery) == registered.passport
+    assert selectors.passport_of_battery(identifier="un.secondlife.r10-0001") == new
+
+
+def test_an_unknown_or_malformed_identifier_is_not_found(battery):
+    with pytest.raises(NotFound, match="'UN.NO.SUCH'"):
+        selectors.passport_of_battery(identifier="UN.NO.SUCH")
+    with pytest.raises(NotFound):
+        selectors.passport_of_battery(identifier="(01)123(21)X")
+
+
+def test_battery_passport_keeps_the_callers_battery(battery, passport, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found = selectors.battery_passport(battery=battery)
+        assert found.battery is battery
 
 
 # --- battery_list_owned ------------------------------------------------------------------------
