@@ -142,6 +142,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Built passport documents are cached under the hashes of the versions they are made of, so an
+# entry never goes stale; the lifetime only bounds memory. 0 turns the cache off.
+PASSPORT_DOCUMENT_CACHE_SECONDS = int(os.getenv("PASSPORT_DOCUMENT_CACHE_SECONDS", "3600"))
 
 # Celery: a real broker with REDIS_URL; in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -187,11 +187,13 @@ def battery_model_list(*, manufacturer: Organisation | int | None = None) -> Que
 
 
 def version_list(*, passport: Passport | None = None, model: BatteryModel | None = None) -> QuerySet[Version]:
-    """A passport's or a model's versions, oldest first."""
+    """A passport's or a model's versions, oldest first, without their snapshots (`data` is
+    loaded only if asked for): a history lists what changed, so decoding every full snapshot on
+    each page view would be work nobody sees."""
     if (passport is None) == (model is None):
         raise ValueError("give exactly one of passport and model")
     versions = Version.objects.filter(passport=passport) if passport is not None else Version.objects.filter(model=model)
-    return versions.select_related("author").order_by("seq")
+    return versions.select_related("author").defer("data").order_by("seq")
 
 
 def access_log_list(*, battery: Battery | None = None, user: Any = None) -> QuerySet[AccessLog]:

@@ -1,11 +1,23 @@
 """The passport document: what a passport says (now or at any past moment), and reading it
-through the caller's access rights."""
+through the caller's access rights.
+
+A document is a function of two versions only: the battery model's version and the passport's
+version in force at the moment read. Versions are immutable and each is named by its hash, so a
+built (unfiltered) document is kept in Django's cache under the two hashes: a write records a
+new version, the next read asks for other hashes, and nothing needs invalidating. Access rights
+are decided on every read from the current rows, never cached.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import OuterRef, Q, Subquery
 
 from passport.access import (
     acting_tiers,
@@ -16,8 +28,8 @@ from passport.access import (
 )
 from passport.attributes import ATTRIBUTES, TIER_OF, Tier, View
 from passport.errors import NotFound, NotPermitted
-from passport.models import AccessLog, Battery, Organisation, Passport
-from passport.services.versions import timestamp_text, version_at
+from passport.models import AccessLog, Battery, Organisation, Passport, Version
+from passport.services.versions import timestamp_text
 
 # Document order: identity first, then the attributes in the table's order.
 IDENTITY_ORDER = (
@@ -39,6 +51,12 @@ DOCUMENT_KEYS: tuple[str, ...] = IDENTITY_ORDER + tuple(
 )
 
 
+# Part of the cache key: a release that changes the document's keys never reads entries built
+# by the release before. A change only in how values are built shows once the old entries expire
+# (PASSPORT_DOCUMENT_CACHE_SECONDS).
+DOCUMENT_SHAPE = hashlib.sha256("\n".join(DOCUMENT_KEYS).encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class PassportReading:
     """What a read hands back: the filtered document, the tiers it was filtered for, and the
@@ -49,20 +67,27 @@ class PassportReading:
     view: View
 
 
-def passport_document(*, passport: Passport, at: dt.datetime | None = None) -> dict:
-    """The full, unfiltered document: every attribute key (None when not declared) plus the
-    identity keys, from the model version and the passport version in force at `at` (now when
-    None). Never hand this out directly: go through passport_read / filter_document."""
-    passport_version = version_at(passport=passport, at=at)
-    if passport_version is None:
-        when = f" at {at.isoformat()}" if at is not None else ""
-        raise NotFound(f"passport {passport.passport_id}{when}")
-    model = passport.battery.model
-    model_version = version_at(model=model, at=at)
-    if model_version is None:
-        # Cannot happen through the services (the model exists before its batteries); a
-        # database edited by hand gets a clear error rather than a half document.
-        raise NotFound(f"battery model {model.pk} version at {passport_version.created_at}")
+def _battery_now(passport: Passport, at: dt.datetime | None) -> Battery:
+    """The passport's battery as stored now (rights follow its current owner and operator, not a
+    copy the caller loaded earlier), with the hashes of the passport version and the model
+    version in force at `at` (the latest when None) as `passport_version_hash` and
+    `model_version_hash` (None when there is none): one query."""
+    passport_versions = Version.objects.filter(passport_id=passport.pk)
+    model_versions = Version.objects.filter(model_id=OuterRef("model_id"))
+    if at is not None:
+        passport_versions = passport_versions.filter(created_at__lte=at)
+        model_versions = model_versions.filter(created_at__lte=at)
+    return (
+        Battery.objects.only("id", "model_id", "owner_id", "responsible_operator_id")
+        .annotate(
+            passport_version_hash=Subquery(passport_versions.order_by("-seq").values("hash")[:1]),
+            model_version_hash=Subquery(model_versions.order_by("-seq").values("hash")[:1]),
+        )
+        .get(pk=passport.battery_id)
+    )
+
+
+def _document_build(*, passport_version: Version, model_version: Version) -> dict:
     values: dict[str, Any] = {}
     # Model values first: an item attribute with a model default (extinguishing agent) is
     # overridden by the battery's own value.
@@ -74,9 +99,41 @@ def passport_document(*, passport: Passport, at: dt.datetime | None = None) -> d
     return {key: values.get(key) for key in DOCUMENT_KEYS}
 
 
-def _battery_now(passport: Passport) -> Battery:
-    """Rights follow the battery's current owner and operator, not a copy loaded earlier."""
-    return Battery.objects.get(pk=passport.battery_id)
+def _document(*, passport: Passport, battery: Battery, at: dt.datetime | None) -> dict:
+    """The unfiltered document from the versions `battery` was annotated with (_battery_now)."""
+    if battery.passport_version_hash is None:
+        when = f" at {at.isoformat()}" if at is not None else ""
+        raise NotFound(f"passport {passport.passport_id}{when}")
+    seconds = settings.PASSPORT_DOCUMENT_CACHE_SECONDS
+    key = f"passport-document:{DOCUMENT_SHAPE}:{battery.model_version_hash}:{battery.passport_version_hash}"
+    if seconds > 0:
+        document = cache.get(key)
+        if document is not None:
+            return document
+    passport_version = model_version = None
+    for version in Version.objects.filter(
+        Q(passport_id=passport.pk, hash=battery.passport_version_hash)
+        | Q(model_id=battery.model_id, hash=battery.model_version_hash)
+    ):
+        if version.passport_id is not None:
+            passport_version = version
+        else:
+            model_version = version
+    if model_version is None:
+        # Cannot happen through the services (the model exists before its batteries); a
+        # database edited by hand gets a clear error rather than a half document.
+        raise NotFound(f"battery model {battery.model_id} version at {passport_version.created_at}")
+    document = _document_build(passport_version=passport_version, model_version=model_version)
+    if seconds > 0:
+        cache.set(key, document, seconds)
+    return document
+
+
+def passport_document(*, passport: Passport, at: dt.datetime | None = None) -> dict:
+    """The full, unfiltered document: every attribute key (None when not declared) plus the
+    identity keys, from the model version and the passport version in force at `at` (now when
+    None). Never hand this out directly: go through passport_read / filter_document."""
+    return _document(passport=passport, battery=_battery_now(passport, at), at=at)
 
 
 def _log_restricted_read(
@@ -115,10 +172,10 @@ def passport_read(
     endpoint: str,
 ) -> PassportReading:
     """The document as `user` may see it (optionally a lower `view`), logging restricted reads."""
-    battery = _battery_now(passport)
+    battery = _battery_now(passport, at)
     organisation = organisation_of(user)
     tiers = acting_tiers(user=user, organisation=organisation, battery=battery, view=view)
-    document = filter_document(passport_document(passport=passport, at=at), tiers)
+    document = filter_document(_document(passport=passport, battery=battery, at=at), tiers)
     _log_restricted_read(user=user, organisation=organisation, passport=passport, battery=battery,
                          tiers=tiers, keys=list(document), endpoint=endpoint)
     return PassportReading(document=document, tiers=tiers, view=view_of_tiers(tiers))
@@ -135,10 +192,10 @@ def passport_element(
     if not parts or parts[0] not in TIER_OF:
         raise NotFound(f"element {path!r}")
     key = parts[0]
-    battery = _battery_now(passport)
+    battery = _battery_now(passport, at)
     organisation = organisation_of(user)
     tiers = acting_tiers(user=user, organisation=organisation, battery=battery)
-    visible = filter_document(passport_document(passport=passport, at=at), tiers)
+    visible = filter_document(_document(passport=passport, battery=battery, at=at), tiers)
     if key not in visible:
         raise NotPermitted(f"you may not read {key} of this passport")
     value: Any = visible[key]

@@ -149,16 +149,6 @@ def version_record(
     return version
 
 
-def version_at(
-    *, model: BatteryModel | None = None, passport: Passport | None = None, at: dt.datetime | None
-) -> Version | None:
-    """The version in force at `at` (the latest one when `at` is None)."""
-    versions = Version.objects.filter(model=model) if model is not None else Version.objects.filter(passport=passport)
-    if at is not None:
-        versions = versions.filter(created_at__lte=at)
-    return versions.order_by("-seq").first()
-
-
 # --- verification ------------------------------------------------------------------------------
 
 
