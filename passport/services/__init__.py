@@ -26,7 +26,7 @@ from passport.services.organisations import (
     membership_create,
     organisation_create,
 )
-from passport.services.versions import ChainReport, version_chain_verify
+from passport.services.versions import ChainReport, version_chain_verify, version_chain_verify_all
 
 __all__ = [
     "ChainReport",
@@ -50,4 +50,5 @@ __all__ = [
     "passport_update",
     "transition_refusal",
     "version_chain_verify",
+    "version_chain_verify_all",
 ]

@@ -280,41 +280,52 @@ def version_chain_verify(*, subject: BatteryModel | Passport | None = None) -> l
         return [_with_live_check(report, versions[-1], live)]
     if subject is not None:
         raise TypeError(f"cannot verify versions of {type(subject).__name__}")
-    return _verify_all()
+    return list(version_chain_verify_all())
 
 
-def _verify_all() -> list[ChainReport]:
+# Subjects (models, passports) verified per query: memory follows this, not the register's size.
+VERIFY_CHUNK = 1000
+
+
+def _in_pk_chunks(rows: QuerySet, size: int) -> Iterator[list]:
+    """Rows in primary key order, `size` at a time (keyset pagination: each query starts after
+    the last key seen, so it costs the same on the last chunk as on the first)."""
+    chunk = list(rows.order_by("pk")[:size])
+    while chunk:
+        yield chunk
+        chunk = list(rows.filter(pk__gt=chunk[-1].pk).order_by("pk")[:size])
+
+
+def version_chain_verify_all() -> Iterator[ChainReport]:
+    """Every chain's report, one at a time, in the order of version_chain_verify(subject=None)
+    (models, then passports, each by key; subjects without any version after the others of
+    their kind). Memory holds VERIFY_CHUNK subjects and one subject's versions, whatever the
+    size of the register."""
     from passport.services.snapshots import battery_part, model_snapshot
 
-    reports: list[ChainReport] = []
-    models = {model.pk: model for model in BatteryModel.objects.all()}
-    model_versions = Version.objects.filter(model__isnull=False).order_by("model_id", "seq")
-    seen_models = set()
-    for model_id, versions in _grouped(model_versions, "model_id"):
-        seen_models.add(model_id)
-        report = chain_check(model_subject(model_id), versions)
-        reports.append(_with_live_check(report, versions[-1], model_snapshot(models[model_id])))
-    for model_id in sorted(set(models) - seen_models):
-        reports.append(ChainReport(model_subject(model_id), 0, False, None, "no versions recorded"))
+    unversioned: list[str] = []
+    for models in _in_pk_chunks(BatteryModel.objects.all(), VERIFY_CHUNK):
+        by_pk = {model.pk: model for model in models}
+        versions = Version.objects.filter(model_id__gte=models[0].pk, model_id__lte=models[-1].pk)
+        for model_id, chain in _grouped(versions.order_by("model_id", "seq"), "model_id"):
+            report = chain_check(model_subject(model_id), chain)
+            yield _with_live_check(report, chain[-1], model_snapshot(by_pk.pop(model_id)))
+        unversioned.extend(model_subject(model_id) for model_id in by_pk)
+    for subject in unversioned:
+        yield ChainReport(subject, 0, False, None, "no versions recorded")
 
-    passports = {
-        passport.pk: passport
-        for passport in Passport.objects.select_related("battery")
-    }
-    passport_versions = Version.objects.filter(passport__isnull=False).order_by("passport_id", "seq")
-    seen_passports = set()
-    for passport_pk, versions in _grouped(passport_versions, "passport_id"):
-        seen_passports.add(passport_pk)
-        passport = passports[passport_pk]
-        report = chain_check(passport_subject(passport.passport_id), versions)
-        live = None
-        if passport.state != PassportState.SUPERSEDED:
-            live = {"passport_identifier": passport.passport_id, "state": passport.state,
-                    **battery_part(passport.battery)}
-        reports.append(_with_live_check(report, versions[-1], live))
-    for passport_pk in sorted(set(passports) - seen_passports):
-        reports.append(
-            ChainReport(passport_subject(passports[passport_pk].passport_id), 0, False, None,
-                        "no versions recorded")
-        )
-    return reports
+    unversioned = []
+    for passports in _in_pk_chunks(Passport.objects.select_related("battery"), VERIFY_CHUNK):
+        by_pk = {passport.pk: passport for passport in passports}
+        versions = Version.objects.filter(passport_id__gte=passports[0].pk, passport_id__lte=passports[-1].pk)
+        for passport_pk, chain in _grouped(versions.order_by("passport_id", "seq"), "passport_id"):
+            passport = by_pk.pop(passport_pk)
+            report = chain_check(passport_subject(passport.passport_id), chain)
+            live = None
+            if passport.state != PassportState.SUPERSEDED:
+                live = {"passport_identifier": passport.passport_id, "state": passport.state,
+                        **battery_part(passport.battery)}
+            yield _with_live_check(report, chain[-1], live)
+        unversioned.extend(passport_subject(passport.passport_id) for passport in by_pk.values())
+    for subject in unversioned:
+        yield ChainReport(subject, 0, False, None, "no versions recorded")

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,9 @@ from passport.services import (
     battery_update,
     passport_document,
     version_chain_verify,
+    version_chain_verify_all,
 )
+from passport.services import versions as versions_service
 from passport.services.versions import passport_subject, version_hash
 from passport.vocabulary import BatteryStatus
 
@@ -126,6 +129,36 @@ def test_live_data_edited_behind_the_services_back_is_caught(battery, passport, 
                                                                               "battery_mass_kg": 1})
     [model_report] = version_chain_verify(subject=stationary_model)
     assert not model_report.ok and "battery_mass_kg" in model_report.reason
+
+
+def test_verifying_everything_streams_in_chunks_and_reports_as_one_by_one(
+    monkeypatch, register_battery, users, stationary_model, versions_editable
+):
+    monkeypatch.setattr(versions_service, "VERIFY_CHUNK", 2)
+    registered = [register_battery() for _ in range(5)]
+    three_versions(registered[3].battery, users)
+    with versions_editable():
+        Version.objects.filter(passport=registered[3].passport, seq=2).update(reason="forged")
+    Version.objects.filter(passport=registered[1].passport).delete()
+    one_by_one = [*version_chain_verify(subject=stationary_model)] + [
+        report for item in registered for report in version_chain_verify(subject=item.passport)
+    ]
+    # A passport without any version is reported after the others, as before streaming.
+    expected = one_by_one[:2] + one_by_one[3:] + one_by_one[2:3]
+
+    with CaptureQueriesContext(connection) as queries:
+        streamed = list(version_chain_verify_all())
+
+    assert streamed == expected == version_chain_verify()
+    assert [(r.subject, r.broken_seq, r.reason) for r in streamed if not r.ok] == [
+        (passport_subject(registered[3].passport.passport_id), 2,
+         "hash mismatch: version 2 was altered after it was stored"),
+        (passport_subject(registered[1].passport.passport_id), None, "no versions recorded"),
+    ]
+    # Five passports, two at a time: three chunks and the empty query that ends them, each
+    # bounded; never one query for the whole register.
+    passport_reads = [q["sql"] for q in queries.captured_queries if 'FROM "passport_passport"' in q["sql"]]
+    assert len(passport_reads) == 4 and all("LIMIT 2" in sql for sql in passport_reads)
 
 
 def test_the_passport_as_it_was_on_any_past_date(battery, passport, users, stationary_model, at_time):
