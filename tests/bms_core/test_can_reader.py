@@ -366,9 +366,12 @@ def test_collect_stops_after_its_duration(channel: str) -> None:
         finally:
             battery.stop.set()
             battery.join()
-    assert 1.0 <= elapsed < 2.0
-    # ~5 bursts in a second; thread scheduling on a busy machine may shift one either way
-    assert 3 <= table.row_count <= 7
+    # It stops on time: a 100-burst battery would keep it busy for 20 s otherwise. The upper
+    # margin only absorbs scheduling delays on a loaded CI machine.
+    assert 1.0 <= elapsed < 5.0
+    # At most the ~5 bursts a second the battery sends (plus one a cycle boundary may split);
+    # at least one even when the sender thread is starved.
+    assert 1 <= table.row_count <= 7
 
 
 def test_the_last_burst_is_sampled_when_the_battery_falls_silent(channel: str) -> None:
