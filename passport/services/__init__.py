@@ -19,6 +19,7 @@ from passport.services.documents import (
     passport_element,
     passport_read,
 )
+from passport.services.health import battery_health_record, health_values_from_report
 from passport.services.lifecycle import battery_change_status, transition_refusal
 from passport.services.organisations import (
     access_grant_create,
@@ -37,11 +38,13 @@ __all__ = [
     "battery_change_status",
     "battery_claim",
     "battery_claim_code_reissue",
+    "battery_health_record",
     "battery_model_create",
     "battery_model_update",
     "battery_register",
     "battery_register_bulk",
     "battery_update",
+    "health_values_from_report",
     "membership_create",
     "organisation_create",
     "passport_document",
