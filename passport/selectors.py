@@ -133,10 +133,10 @@ def passport_in_force(*, battery: Battery, at: dt.datetime) -> Passport:
 
 
 def passport_get(*, passport_id: str) -> Passport:
+    """A passport with its battery (not the battery's model or operator: what a passport says
+    comes from its versions, and a read loads the battery's rights itself)."""
     try:
-        return Passport.objects.select_related("battery", "battery__model", "battery__responsible_operator").get(
-            passport_id=passport_id
-        )
+        return Passport.objects.select_related("battery").get(passport_id=passport_id)
     except Passport.DoesNotExist as error:
         raise NotFound(f"passport {passport_id!r}") from error
 
@@ -188,12 +188,12 @@ def battery_model_list(*, manufacturer: Organisation | int | None = None) -> Que
 
 def version_list(*, passport: Passport | None = None, model: BatteryModel | None = None) -> QuerySet[Version]:
     """A passport's or a model's versions, oldest first, without their snapshots (`data` is
-    loaded only if asked for): a history lists what changed, so decoding every full snapshot on
-    each page view would be work nobody sees."""
+    loaded only if asked for) and without joining their authors: a history lists what changed,
+    so decoding every full snapshot on each page view would be work nobody sees."""
     if (passport is None) == (model is None):
         raise ValueError("give exactly one of passport and model")
     versions = Version.objects.filter(passport=passport) if passport is not None else Version.objects.filter(model=model)
-    return versions.select_related("author").defer("data").order_by("seq")
+    return versions.defer("data").order_by("seq")
 
 
 def access_log_list(*, battery: Battery | None = None, user: Any = None) -> QuerySet[AccessLog]:
