@@ -60,11 +60,27 @@ class Row:
     value: SafeString
 
 
+# One attribute's table row. Written here rather than looped over in the template: a page has
+# some sixty rows of seven values, and each template variable costs a lookup on every view.
+ROW_HTML = (
+    '<tr id="attr-{}"><th scope="row">{} <span class="muted">(#{})</span></th>'
+    '<td>{}</td><td>{}</td><td title="{}">{}</td></tr>'
+)
+
+
 @dataclass(frozen=True)
 class Section:
     aspect: str
     title: str
     rows: tuple[Row, ...]
+
+    @property
+    def rows_html(self) -> SafeString:
+        return format_html_join(
+            "\n",
+            ROW_HTML,
+            ((row.key, row.name, row.number, row.value, row.unit, row.audience, row.point) for row in self.rows),
+        )
 
 
 def value_html(value: Any, kind: Kind | None = None) -> SafeString:

@@ -43,6 +43,18 @@ def test_sections_follow_the_aspects_and_skip_header_keys() -> None:
     ]
 
 
+def test_a_sections_rows_are_table_rows_with_name_value_unit_and_point() -> None:
+    [section] = document_sections({"rated_capacity_ah": 100, "state_of_charge_pct": "<b>64</b>"})
+    capacity, charge = BY_KEY["rated_capacity_ah"].number, BY_KEY["state_of_charge_pct"].number
+    assert section.rows_html == (
+        f'<tr id="attr-rated_capacity_ah"><th scope="row">Rated capacity <span class="muted">(#{capacity})</span>'
+        '</th><td>100</td><td>Ah</td><td title="everybody">1</td></tr>\n'
+        '<tr id="attr-state_of_charge_pct"><th scope="row">State of charge (SoC) '
+        f'<span class="muted">(#{charge})</span></th><td>&lt;b&gt;64&lt;/b&gt;</td><td>%</td>'
+        '<td title="legitimate interest in this battery">4</td></tr>'
+    )
+
+
 def test_hidden_points_name_what_the_viewer_misses() -> None:
     assert hidden_points({Tier.PUBLIC, Tier.RESTRICTED, Tier.AUTHORITIES}) == [
         "point 4 (legitimate interest in this battery)"
