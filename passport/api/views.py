@@ -34,6 +34,7 @@ from passport.identifiers import digital_link_identifier, qr_url
 from passport.models import Passport
 from passport.presentation import passport_page_context, version_line
 from passport.services import (
+    PassportReading,
     access_grant_create,
     access_grant_revoke,
     battery_change_status,
@@ -48,7 +49,6 @@ from passport.services import (
     passport_update,
     version_chain_verify,
 )
-from passport.services.documents import PassportReading
 from passport.services.permissions import organisation_of, require_member
 
 PASSPORT_TEMPLATE = "passport/passport.html"
