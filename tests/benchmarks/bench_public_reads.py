@@ -291,7 +291,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "public_reads.json")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=(os.cpu_count() or 1) + 1,
+        help="gunicorn workers (default: cores + 1, as docker/Dockerfile's WEB_CONCURRENCY on 2 CPUs)",
+    )
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"), help="gunicorn worker type")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--requests", type=int, default=3000, help="at most this many reads per phase")
