@@ -307,7 +307,9 @@ class PassportReadView(APIView):
     renderer_classes = (JSONRenderer, PageRenderer)
 
     def resolve(self, **kwargs: Any) -> tuple[Passport, dt.datetime | None]:
-        raise NotImplementedError
+        """The passport the URL names and the date to read it at (None: now). Every concrete
+        read view overrides this; the base class has no URL of its own to resolve."""
+        raise NotImplementedError(f"{type(self).__name__} must say which passport it reads")
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
