@@ -55,8 +55,8 @@ def document_versions(*, passport: Passport, document: dict) -> DocumentVersions
     )
     # Passport versions come second: a battery's own value wins over its model's default.
     for subject, versions in subjects:
-        for created_at, seq, version_hash, changes in versions.order_by("seq").values_list(
-            "created_at", "seq", "hash", "changes"
+        for created_at, version_hash, changes in versions.order_by("seq").values_list(
+            "created_at", "hash", "changes"
         ):
             for key in changes:
                 updated[key] = stamp(created_at)

@@ -14,7 +14,12 @@ from django.conf import settings
 from jsonschema import Draft4Validator, FormatChecker
 
 from passport.attributes import BY_KEY, Level, View, mandatory
-from passport.demo import demo_dataset_build, demo_gtin, lfp_home_battery_model_data, lfp_item_dynamic_data
+from passport.demo import (
+    demo_dataset_build,
+    demo_gtin,
+    lfp_home_battery_model_data,
+    lfp_item_dynamic_data,
+)
 from passport.documents.batterypass import ASPECTS
 from passport.documents.exports import passport_export_view
 from passport.documents.schemas import schema_errors, view_schema
