@@ -85,17 +85,19 @@ def signed_response(document: SignedDocument, *, disposition: str = "inline") ->
     return response
 
 
-def rendering_response() -> Response:
-    response = Response({"status": "rendering", "retry_after": RETRY_AFTER_SECONDS},
-                        status=http_status.HTTP_202_ACCEPTED)
+def rendering_response() -> HttpResponse:
+    response = JsonResponse({"status": "rendering", "retry_after": RETRY_AFTER_SECONDS},
+                            status=http_status.HTTP_202_ACCEPTED)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    patch_vary_headers(response, ("Authorization", "Cookie", "Accept"))
     return response
 
 
-def pdf_answer(request: Request, *, passport: Passport, view: str | None) -> Response | HttpResponse:
+def pdf_answer(*, user: Any, passport: Passport, view: str | None, endpoint: str) -> HttpResponse:
     """The reader's PDF report of `passport`: 200 when rendered in time, else 202 + Retry-After.
-    Also the hook for passport URLs answering `Accept: application/pdf` / `?format=pdf`."""
-    reading = passport_read(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
+    A plain Django answer, so that the passport's addresses (API and pages alike) can hand a
+    request that asks for `application/pdf` to it. Domain errors propagate to the caller."""
+    reading = passport_read(user=user, passport=passport, view=view, endpoint=endpoint)
     job = pdf_job(passport=passport, document=reading.document, tiers=reading.tiers)
     document = passport_pdf_request(job)
     return signed_response(document) if document is not None else rendering_response()
@@ -134,7 +136,7 @@ class PassportExportView(APIView):
         passport = selectors.passport_get(passport_id=passport_id)
         view = query.validated_data.get("view")
         if query.validated_data["format"] == "pdf":
-            return pdf_answer(request, passport=passport, view=view)
+            return pdf_answer(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
         reading = passport_read(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
         envelope = passport_export(passport=passport, document=reading.document, view=reading.view)
         return signed_response(json_signed(envelope), disposition="attachment")
