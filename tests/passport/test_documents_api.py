@@ -22,11 +22,6 @@ from passport.services import battery_claim, battery_update
 SIGNATURE = "X-JWS-Signature"
 
 
-@pytest.fixture(autouse=True)
-def own_keys(settings, tmp_path):
-    settings.PASSPORT_SIGNING_KEY_FILE = ""
-    settings.PASSPORT_SIGNING_KEY_DIR = tmp_path / "keys"
-
 
 # A PDF request enqueues its rendering with transaction.on_commit: these tests commit, as a
 # request outside a test transaction does.
