@@ -40,11 +40,17 @@ def tasks_in_process():
     app.conf.task_always_eager = previous
 
 
-def pdf_text(body: bytes) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
-    result = subprocess.run(["pdftotext", "-", "-"], input=body, capture_output=True, check=True)
+def pdf_tool(tool: str, body: bytes) -> str:
+    """The output of a poppler tool on a PDF (pdftotext, pdfinfo, pdffonts)."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} (poppler-utils) is not installed")
+    result = subprocess.run([tool, "-", "-"] if tool == "pdftotext" else [tool, "-"], input=body,
+                            capture_output=True, check=True)
     return result.stdout.decode("utf-8")
+
+
+def pdf_text(body: bytes) -> str:
+    return pdf_tool("pdftotext", body)
 
 
 def export_url(passport, **query) -> str:
@@ -101,6 +107,9 @@ def test_pdf_report_is_the_readers_view_with_selectable_identifiers(complete_bat
     assert kid in flat
     assert "State of health" in text and "Capacity retention" in text and "Accident 2026-06-01" in text
     assert "Minimum 2031" in text
+    assert pdf_tool("pdfinfo", body).count("A4") == 1
+    fonts = pdf_tool("pdffonts", body).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # every font embedded
     public = anonymous.get(export_url(passport, format="pdf"))
     public_text = pdf_text(public.content)
     assert complete_battery.identifier in "".join(public_text.split())
