@@ -167,6 +167,15 @@ def test_inconsistent_values_and_random_identifiers_are_refused(exported_elsewhe
     assert {error["field"] for error in response.json()["errors"]} == {
         "Labeling.labels.0.labelingSubject", "additionalAttributes", "view"}
 
+    huge = copy.deepcopy(exported_elsewhere)
+    huge["CarbonFootprintForBatteries"]["carbonFootprintPerLifecycleStage"][1]["carbonFootprint"] = 10**400
+    huge["GeneralProductInformation"]["batteryMass"] = 10**400
+    response = client.post("/api/v1/passports/import", huge, format="json")
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == {
+        "CarbonFootprintForBatteries.carbonFootprintPerLifecycleStage.1.carbonFootprint",
+        "GeneralProductInformation.batteryMass"}
+
     for body in ([], "text", {"view": "full"}):
         assert client.post("/api/v1/passports/import", body, format="json").status_code == 400
     assert stored() == before
