@@ -2,7 +2,7 @@
 
 A passport's own addresses (/passports/..., /batteries/..., the Digital Link) answer HTML to
 browsers and JSON to `Accept: application/json`: passport.resolver hands each request to the page
-or to the API view.
+or to the API view. The Digital Link is also a GS1-Conformant Resolver (`linkType`, linkset).
 """
 
 from django.contrib.auth import views as auth_views
@@ -10,7 +10,7 @@ from django.urls import include, path, re_path
 
 from passport import lookups
 from passport.pages import home, manufacturer, owners, regulator, service
-from passport.resolver import HTML, passport_address
+from passport.resolver import HTML, digital_link_address, passport_address
 
 # GS1 Digital Link (GS1 DL 1.2): GTIN-8/12/13/14, optional AI 10 (batch/lot), AI 21 (serial).
 # A serial may contain "/" once percent-decoded, so it takes the rest of the path.
@@ -24,12 +24,12 @@ urlpatterns = [
     path("batteries/<path:identifier>", passport_address(lookups.BATTERY, default=HTML, documented=False), name="battery-page"),
     re_path(
         rf"^01/{GTIN}/10/(?P<lot>[^/]+)/21/(?P<serial>.+)$",
-        passport_address(lookups.DIGITAL_LINK_WITH_LOT, default=HTML),
+        digital_link_address(lookups.DIGITAL_LINK_WITH_LOT),
         name="digital-link-lot",
     ),
     re_path(
         rf"^01/{GTIN}/21/(?P<serial>.+)$",
-        passport_address(lookups.DIGITAL_LINK, default=HTML),
+        digital_link_address(lookups.DIGITAL_LINK),
         name="digital-link",
     ),
     path("my/batteries/", owners.my_batteries, name="my-batteries"),

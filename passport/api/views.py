@@ -304,7 +304,19 @@ class PassportReadSchema(AutoSchema):
         parameters = list(super().get_override_parameters())
         if "{moment}" in self.path:
             parameters.append(MOMENT_PARAMETER)
+        if self._is_digital_link():
+            parameters.append(LINK_TYPE_PARAMETER)
         return parameters
+
+    def get_response_serializers(self) -> Any:
+        if self.method != "GET":
+            return super().get_response_serializers()
+        if self._is_digital_link():
+            return {**READ_RESPONSES, **RESOLVER_RESPONSES}
+        return READ_RESPONSES
+
+    def _is_digital_link(self) -> bool:
+        return self.method == "GET" and self.path.startswith("/01/")
 
 
 MOMENT_PARAMETER = OpenApiParameter(
@@ -313,6 +325,39 @@ MOMENT_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="ISO 8601 date (the end of that day, UTC) or date-time (UTC without a zone).",
 )
+LINK_TYPE_PARAMETER = OpenApiParameter(
+    "linkType",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description="GS1-Conformant Resolver: `linkset` (or `all`) for the linkset of this battery; "
+    "a GS1 link type (`gs1:dpp`, `gs1:recyclingInfo`, `gs1:instructions`, ...) for a 307 to its "
+    "target; absent or `gs1:dpp` for the passport itself.",
+)
+LINK_TARGET_SCHEMA = {
+    "type": "object",
+    "properties": {"href": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}},
+    "required": ["href"],
+}
+LINKSET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "linkset": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"anchor": {"type": "string"}},
+                "additionalProperties": {"type": "array", "items": LINK_TARGET_SCHEMA},
+            },
+        }
+    },
+    "required": ["linkset"],
+}
+RESOLVER_RESPONSES = {
+    (200, "application/linkset+json"): OpenApiResponse(
+        LINKSET_SCHEMA, description="The linkset (RFC 9264) of this battery's Digital Link."
+    ),
+    (307, "application/json"): OpenApiResponse(description="To the target of the requested `linkType`."),
+}
 READ_RESPONSES = {
     (200, "application/json"): s.PassportOutputSerializer,
     (200, "text/html"): OpenApiResponse(
@@ -338,7 +383,7 @@ class PassportReadView(APIView):
         patch_vary_headers(response, ("Authorization", "Cookie"))
         return response
 
-    @extend_schema(parameters=[s.PassportReadQuerySerializer], responses=READ_RESPONSES)
+    @extend_schema(parameters=[s.PassportReadQuerySerializer])
     def get(self, request: Request, **url_arguments: Any) -> Response:
         query = s.PassportReadQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
