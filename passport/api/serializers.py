@@ -338,9 +338,14 @@ class ErrorsSerializer(serializers.Serializer):
 # --- regulator ---------------------------------------------------------------------------------
 
 
+# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
+# the databases refuse to compare with it.
+MAX_ID = 2**63 - 1
+
+
 class RegulatorFilterSerializer(serializers.Serializer):
-    manufacturer = serializers.IntegerField(required=False, min_value=1, help_text="Organisation id.")
-    model = serializers.IntegerField(required=False, min_value=1, help_text="Battery model id.")
+    manufacturer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Organisation id.")
+    model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
     chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     status = serializers.ChoiceField(choices=BatteryStatus.choices, required=False)
