@@ -23,6 +23,7 @@ from passport.api.schema import (
 from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
+from passport.register import MAX_ID, search_range_errors
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
 
 # --- fields ------------------------------------------------------------------------------------
@@ -338,11 +339,6 @@ class ErrorsSerializer(serializers.Serializer):
 # --- regulator ---------------------------------------------------------------------------------
 
 
-# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
-# the databases refuse to compare with it.
-MAX_ID = 2**63 - 1
-
-
 class RegulatorFilterSerializer(serializers.Serializer):
     manufacturer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Organisation id.")
     model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
@@ -355,9 +351,9 @@ class RegulatorFilterSerializer(serializers.Serializer):
     registered_to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict) -> dict:
-        for start, end in (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to")):
-            if start in attrs and end in attrs and attrs[start] > attrs[end]:
-                raise serializers.ValidationError({end: f"must not be before {start}"})
+        errors = search_range_errors(attrs)
+        if errors:
+            raise serializers.ValidationError({error.field: [error.reason] for error in errors})
         return attrs
 
 

@@ -59,5 +59,5 @@ urlpatterns = [
         name="dpp-passport",
     ),
     # Last: every other address under /api/v1/ answers the API's JSON 404.
-    re_path(r"^(?P<unmatched>.*)$", views.no_endpoint),
+    re_path(r"^(?P<unmatched>[\s\S]*)$", views.no_endpoint),
 ]

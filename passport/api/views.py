@@ -29,12 +29,12 @@ from passport.api import serializers as s
 from passport.api.negotiation import ExportNegotiation
 from passport.api.parsers import BulkJSONParser
 from passport.api.permissions import ActsForOrganisation, IsAuthority
-from passport.api.register import export_response, register_rows, with_current_passport
 from passport.http_errors import error_item
 from passport.identifiers import qr_url
 from passport.lookups import PassportLookup
 from passport.models import Passport
 from passport.presentation import version_line
+from passport.register import export_response, register_rows
 from passport.services import (
     PassportReading,
     access_grant_create,
@@ -639,5 +639,5 @@ class RegulatorBatteryListView(GenericAPIView):
         batteries = selectors.battery_search(**filters)
         if export_format:
             return export_response(batteries, export_format)
-        page = self.paginate_queryset(with_current_passport(batteries))
+        page = self.paginate_queryset(selectors.with_current_passport(batteries))
         return self.get_paginated_response(register_rows(page))

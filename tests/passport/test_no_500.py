@@ -168,6 +168,7 @@ def test_options_on_the_models_endpoint_as_a_member(world) -> None:
 
 
 @pytest.mark.parametrize("url", ["/api/v1/nothing-here", "/api/v1/models", "/api/v1/batteries/x/unknown/y",
+                                 "/api/v1/models/a%0Ab/",
                                  "/api/v1/"])
 def test_unmatched_api_paths_answer_the_json_error_body(url: str) -> None:
     for method in ("get", "post"):
