@@ -115,8 +115,9 @@ class OrganisationOutputSerializer(OrganisationRefSerializer):
 
 
 class OrganisationFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False)
-    q = serializers.CharField(required=False, max_length=100, help_text="Part of the name.")
+    # Empty parameters mean "any", as a browser's form sends them.
+    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Part of the name.")
 
 
 # --- battery models ----------------------------------------------------------------------------
@@ -232,8 +233,9 @@ class StatusChangeOutputSerializer(serializers.Serializer):
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=200)
-    claim_code = serializers.CharField(max_length=100)
+    # Not trimmed: a code of blanks is a wrong code (403, like any other), not a missing one.
+    identifier = serializers.CharField(max_length=200, trim_whitespace=False)
+    claim_code = serializers.CharField(max_length=100, trim_whitespace=False)
 
 
 class ClaimOutputSerializer(serializers.Serializer):
@@ -381,3 +383,19 @@ class RegisterRowSerializer(serializers.Serializer):
     manufacturer = serializers.CharField()
     model_id = serializers.IntegerField()
     registered_at = serializers.DateTimeField()
+
+
+class RegisterPageSerializer(serializers.Serializer):
+    """One page of the register listing (the default)."""
+
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = RegisterRowSerializer(many=True)
+
+
+class RegisterExportSerializer(serializers.Serializer):
+    """Every match at once (`?format=json`), streamed."""
+
+    columns = serializers.ListField(child=serializers.CharField())
+    results = RegisterRowSerializer(many=True)

@@ -21,7 +21,7 @@ urlpatterns = [
     path("batteries/bulk/", views.BatteryBulkRegisterView.as_view(), name="batteries-bulk"),
     path("batteries/<path:identifier>/status/", views.BatteryStatusView.as_view(), name="battery-status"),
     path(
-        "batteries/<path:identifier>/grants/<int:organisation_id>/",
+        "batteries/<path:identifier>/grants/<str:organisation_id>/",
         views.GrantRevokeView.as_view(),
         name="battery-grant",
     ),
