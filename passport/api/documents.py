@@ -7,6 +7,7 @@ reader downloads exactly what the passport page shows them.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from passport.documents.pdf import passport_pdf_cached, passport_pdf_request, pd
 from passport.documents.schemas import view_schema
 from passport.documents.signing import jwks
 from passport.errors import NotFound
+from passport.lookups import PassportLookup
 from passport.models import Passport
 from passport.services import passport_read
 
@@ -93,17 +95,36 @@ def rendering_response() -> HttpResponse:
     return response
 
 
-def pdf_answer(*, user: Any, passport: Passport, view: str | None, endpoint: str) -> HttpResponse:
+def pdf_answer(
+    *, user: Any, passport: Passport, view: str | None, endpoint: str, at: dt.datetime | None = None
+) -> HttpResponse:
     """The reader's PDF report of `passport`: 200 when rendered in time, else 202 + Retry-After.
     A plain Django answer, so that the passport's addresses (API and pages alike) can hand a
     request that asks for `application/pdf` to it. Domain errors propagate to the caller."""
-    reading = passport_read(user=user, passport=passport, view=view, endpoint=endpoint)
+    reading = passport_read(user=user, passport=passport, at=at, view=view, endpoint=endpoint)
     job = pdf_job(passport=passport, document=reading.document, tiers=reading.tiers)
     document = passport_pdf_request(job)
     return signed_response(document) if document is not None else rendering_response()
 
 
 EXPORT_PARAMETERS = [ExportQuerySerializer]
+
+
+class PassportPdfView(APIView):
+    """The PDF report at a passport's own addresses (`?format=pdf`, `Accept: application/pdf`;
+    passport.resolver hands such requests here): the reader's view of the passport the address
+    names, authenticated like the API (token or session)."""
+
+    permission_classes = (AllowAny,)
+    content_negotiation_class = ExportNegotiation
+    lookup: PassportLookup | None = None  # set per address by as_view(lookup=...)
+
+    def get(self, request: Request, **url_arguments: Any) -> HttpResponse:
+        query = SignatureQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        passport, at = self.lookup(**url_arguments)
+        return pdf_answer(user=request.user, passport=passport, view=query.validated_data.get("view"),
+                          at=at, endpoint=endpoint_of(request))
 
 
 class PassportExportView(APIView):

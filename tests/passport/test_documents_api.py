@@ -216,3 +216,33 @@ def test_label_sheet_for_the_operators_batteries_only(register_battery, api_as, 
     assert mine[0].owner_id == users.owner.pk
     again = pdf_text(api_as(users.manufacturer).post("/api/v1/labels/", body, format="json").content)
     assert again.count("Claim code:") == 2 and "Already claimed" in again
+
+
+@pdf_db
+@pytest.mark.usefixtures("tasks_in_process")
+def test_the_passport_addresses_answer_a_pdf_in_the_readers_view(owned_battery, passport, anonymous, api_as,
+                                                                 users, client):
+    digital_link = f"/01/{owned_battery.gtin}/21/{owned_battery.serial}"
+    addresses = [f"/passports/{passport.passport_id}", digital_link,
+                 f"/api/v1/passports/{passport.passport_id}/", f"/api/v1/batteries/{owned_battery.identifier}/"]
+    for address in addresses:
+        by_format = anonymous.get(f"{address}?format=pdf")
+        by_accept = anonymous.get(address, HTTP_ACCEPT="application/pdf")
+        for response in (by_format, by_accept):
+            assert response.status_code == 200, address
+            assert response["Content-Type"] == "application/pdf"
+            assert "Accept" in response["Vary"] and verify_detached(response.content, response[SIGNATURE])
+        assert by_format.content == by_accept.content  # one rendering, cached
+    public_text = " ".join(pdf_text(by_format.content).split())
+    assert "Public view" in public_text and "Original" not in public_text  # the status is point 4
+    owner = api_as(users.owner).get(f"{digital_link}?format=pdf")  # a program, with its token
+    owner_text = " ".join(pdf_text(owner.content).split())
+    assert "legitimate interest" in owner_text and "Status Original" in owner_text
+    # A browser still gets the page, a program the JSON.
+    assert client.get(digital_link).templates
+    assert anonymous.get(f"/api/v1/passports/{passport.passport_id}/").json()["view"] == "public"
+    refused = anonymous.get(f"/passports/{passport.passport_id}?format=pdf&view=full")
+    assert refused.status_code == 403 and refused.json()["errors"]
+    assert anonymous.get("/passports/urn:uuid:nobody?format=pdf").status_code == 404
+    at = anonymous.get(f"/api/v1/dpp/product/{owned_battery.identifier}/at/2026-12-31?format=pdf")
+    assert at.status_code == 200 and at.content.startswith(b"%PDF-")
