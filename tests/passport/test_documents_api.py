@@ -238,8 +238,9 @@ def test_the_passport_addresses_answer_a_pdf_in_the_readers_view(owned_battery, 
     owner = api_as(users.owner).get(f"{digital_link}?format=pdf")  # a program, with its token
     owner_text = " ".join(pdf_text(owner.content).split())
     assert "legitimate interest" in owner_text and "Status Original" in owner_text
-    # A browser still gets the page, a program the JSON.
-    assert client.get(digital_link).templates
+    # A browser still gets the page (which links to the downloads), a program the JSON.
+    page = client.get(digital_link)
+    assert page.templates and b"?format=pdf" in page.content and b"/export" in page.content
     assert anonymous.get(f"/api/v1/passports/{passport.passport_id}/").json()["view"] == "public"
     refused = anonymous.get(f"/passports/{passport.passport_id}?format=pdf&view=full")
     assert refused.status_code == 403 and refused.json()["errors"]
