@@ -122,6 +122,8 @@ class PassportPdfView(APIView):
     def get(self, request: Request, **url_arguments: Any) -> HttpResponse:
         query = SignatureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        if self.lookup is None:
+            raise TypeError("PassportPdfView.as_view(lookup=...) names how the address finds its passport")
         passport, at = self.lookup(**url_arguments)
         return pdf_answer(user=request.user, passport=passport, view=query.validated_data.get("view"),
                           at=at, endpoint=endpoint_of(request))

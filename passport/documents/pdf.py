@@ -71,16 +71,15 @@ class PdfJob:
 
 
 def pdf_job(*, passport: Passport, document: dict, tiers: frozenset[Tier]) -> PdfJob:
-    """The job of the report for a reader who was shown `document` (one query)."""
+    """The job of the report for a reader who was shown `document` (one query: the passport
+    version, keyed by its passport, and the model version, keyed by None)."""
     hashes = dict(
-        Version.objects.filter(passport_id=passport.pk, seq=document["passport_version"])
-        .values_list("passport_id", "hash")
+        Version.objects.filter(
+            Q(passport_id=passport.pk, seq=document["passport_version"])
+            | Q(model_id=passport.battery.model_id, seq=document["model_version"])
+        ).values_list("passport_id", "hash")
     )
-    model_hash = (
-        Version.objects.filter(model_id=passport.battery.model_id, seq=document["model_version"])
-        .values_list("hash", flat=True).first()
-    )
-    return PdfJob(passport.pk, hashes[passport.pk], model_hash, tuple(tiers_key(tiers).split("+")))
+    return PdfJob(passport.pk, hashes[passport.pk], hashes[None], tuple(tiers_key(tiers).split("+")))
 
 
 def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier], passport_hash: str,

@@ -110,9 +110,7 @@ def _address(value: dict | None) -> str:
     return ", ".join(str(value[part]) for part in ("street", "postal_code", "city", "country") if value.get(part))
 
 
-def _label(choices: Any, value: str | None) -> str | None:
-    if value is None:
-        return None
+def _label(choices: Any, value: str) -> str:
     try:
         return choices(value).label
     except ValueError:
@@ -175,7 +173,7 @@ def report_build(*, document: dict, history: list[tuple[dt.datetime, float | Non
         }
 
     recycled = []
-    present = ART8_ELEMENTS_BY_CHEMISTRY.get(d.get("chemistry"), ("cobalt", "lead", "lithium", "nickel"))
+    present = ART8_ELEMENTS_BY_CHEMISTRY.get(d.get("chemistry") or "", ("cobalt", "lead", "lithium", "nickel"))
     for element in ("cobalt", "lead", "lithium", "nickel"):
         pre = d.get(f"pre_consumer_recycled_{element}_pct")
         post = d.get(f"post_consumer_recycled_{element}_pct")
