@@ -15,11 +15,13 @@ from passport.models import (
     AccessLog,
     Battery,
     BatteryModel,
+    IdentifierPrefix,
     Membership,
     Organisation,
     Passport,
     Version,
 )
+from passport.services.prefixes import prefix_clean, prefix_overlapping
 from passport.values import COUNTRY_CODES
 
 
@@ -45,6 +47,37 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+
+
+class IdentifierPrefixForm(forms.ModelForm):
+    """The same checks as identifier_prefix_declare: well formed, and overlapping no other
+    organisation's prefix."""
+
+    class Meta:
+        model = IdentifierPrefix
+        fields = ["scheme", "prefix"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        scheme, prefix = cleaned.get("scheme"), cleaned.get("prefix")
+        if scheme and prefix:
+            text, errors = prefix_clean(scheme, prefix)
+            if errors:
+                raise forms.ValidationError({"prefix": errors[0].reason})
+            other = prefix_overlapping(scheme, text)
+            if other is not None and other.organisation_id != self.instance.organisation_id:
+                raise forms.ValidationError(
+                    {"prefix": f"overlaps {other.prefix}, declared by {other.organisation.name}"}
+                )
+            cleaned["prefix"] = text
+            self.instance.prefix = text
+        return cleaned
+
+
+class IdentifierPrefixInline(admin.TabularInline):
+    model = IdentifierPrefix
+    form = IdentifierPrefixForm
+    extra = 0
 
 
 class OrganisationForm(forms.ModelForm):
@@ -82,7 +115,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "country", "lei", "gln", "created_at"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "lei", "gln", "eori", "vat"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, IdentifierPrefixInline]
 
 
 @admin.register(Membership)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from passport.models import Organisation
-from passport.vocabulary import LEGITIMATE_INTEREST_KINDS, BatteryStatus, Category, Chemistry
+from passport.vocabulary import LEGITIMATE_INTEREST_KINDS, Category, Chemistry
 
 
 class LookupForm(forms.Form):
@@ -44,7 +44,6 @@ class RegulatorSearchForm(forms.Form):
     model = forms.IntegerField(label="Model id", required=False, min_value=1)
     chemistry = forms.ChoiceField(choices=_blank_choices(Chemistry.choices), required=False)
     category = forms.ChoiceField(choices=_blank_choices(Category.choices), required=False)
-    status = forms.ChoiceField(choices=_blank_choices(BatteryStatus.choices), required=False)
     manufactured_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     manufactured_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     registered_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

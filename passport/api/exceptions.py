@@ -61,7 +61,8 @@ def domain_error_response(exc: domain.PassportError) -> Response:
             {"errors": [error("status", exc.reason)]}, status=status.HTTP_409_CONFLICT
         )
     if isinstance(exc, domain.NotPermitted):
-        return Response({"errors": [error(None, exc.reason)]}, status=status.HTTP_403_FORBIDDEN)
+        body = [error(item.field, item.reason, item.index) for item in exc.errors] or [error(None, exc.reason)]
+        return Response({"errors": body}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, domain.NotFound):
         return Response(
             {"errors": [error(None, f"{exc.what} not found.")]}, status=status.HTTP_404_NOT_FOUND

@@ -337,18 +337,25 @@ class ErrorsSerializer(serializers.Serializer):
 # --- regulator ---------------------------------------------------------------------------------
 
 
+STATUS_FILTER_REFUSED = (
+    "a battery's status is individual data (Annex XIII point 4), which authorities may not read "
+    "(Art. 77(2)); filtering by it would reveal it, so there is no such filter"
+)
+
+
 class RegulatorFilterSerializer(serializers.Serializer):
     manufacturer = serializers.IntegerField(required=False, min_value=1, help_text="Organisation id.")
     model = serializers.IntegerField(required=False, min_value=1, help_text="Battery model id.")
     chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
-    status = serializers.ChoiceField(choices=BatteryStatus.choices, required=False)
     manufactured_from = serializers.DateField(required=False)
     manufactured_to = serializers.DateField(required=False)
     registered_from = serializers.DateField(required=False)
     registered_to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict) -> dict:
+        if "status" in self.initial_data:
+            raise serializers.ValidationError({"status": STATUS_FILTER_REFUSED})
         for start, end in (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to")):
             if start in attrs and end in attrs and attrs[start] > attrs[end]:
                 raise serializers.ValidationError({end: f"must not be before {start}"})

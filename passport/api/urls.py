@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from passport.api import views
+from passport.api import compliance, handovers, views
 
 app_name = "api"
 
@@ -25,6 +25,19 @@ urlpatterns = [
     path("passports/<str:passport_id>/verify", views.PassportVerifyView.as_view(), name="passport-verify"),
     path("passports/<str:passport_id>/", views.PassportDetailView.as_view(), name="passport-detail"),
     path("claims/", views.ClaimView.as_view(), name="claims"),
+    path("handovers/", handovers.HandoverListCreateView.as_view(), name="handovers"),
+    path("handovers/<int:handover_id>/", handovers.HandoverDetailView.as_view(), name="handover-detail"),
+    *(
+        path(f"handovers/<int:handover_id>/{decision}/",
+             handovers.HandoverDecisionView.as_view(decision=decision), name=f"handover-{decision}")
+        for decision in ("accept", "decline", "withdraw")
+    ),
+    path("compliance/models/<int:model_id>/", compliance.ModelComplianceView.as_view(), name="compliance-model"),
+    path(
+        "compliance/batteries/<path:identifier>/",
+        compliance.BatteryComplianceView.as_view(),
+        name="compliance-battery",
+    ),
     path("regulator/batteries/", views.RegulatorBatteryListView.as_view(), name="regulator-batteries"),
     # EN 18222-shaped reads and updates.
     path(

@@ -32,7 +32,7 @@ from passport.api.renderers import PageRenderer
 from passport.errors import NotFound
 from passport.identifiers import digital_link_identifier, qr_url
 from passport.models import Passport
-from passport.presentation import passport_page_context, version_line
+from passport.presentation import passport_page_context, version_history
 from passport.services import (
     PassportReading,
     access_grant_create,
@@ -547,13 +547,13 @@ class PassportVersionsView(APIView):
         tags=["passports"],
         responses={200: s.VersionListOutputSerializer, **error_responses(404)},
         summary="List a passport's versions",
-        description="Oldest first. Changed attributes are named only when you may read them; "
-        "the reason only for readers of the full passport.",
+        description="Oldest first. Only the versions that changed something you may read, naming "
+        "only what you may read; the reason only for readers of the full passport.",
     )
     def get(self, request: Request, passport_id: str) -> Response:
         passport = selectors.passport_get(passport_id=passport_id)
         tiers = access_tiers(user=request.user, battery=passport.battery)
-        lines = [version_line(version, tiers) for version in selectors.version_list(passport=passport)]
+        lines = version_history(selectors.version_list(passport=passport), tiers)
         output = {"passport_identifier": passport.passport_id, "versions": lines}
         return Response(s.VersionListOutputSerializer(output).data)
 
@@ -680,7 +680,7 @@ class RegulatorBatteryListView(GenericAPIView):
         },
         summary="Search all batteries (authorities)",
         description="Paginated JSON by default; `?format=csv` or `?format=json` streams every "
-        "match. Rows hold only what the authority tier may read: the status is a filter but not "
+        "match. Rows hold only what the authority tier may read: the status is neither a filter nor "
         "a column (Annex XIII point 4 is for persons with a legitimate interest).",
     )
     def get(self, request: Request) -> Response:

@@ -9,11 +9,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from passport.access import filter_document
 from passport.attributes import View
 from passport.errors import NotFound
 from passport.selectors import battery_get, battery_passport
-from passport.services import passport_document
+from passport.services.documents import passport_document_for
 
 
 class Command(BaseCommand):
@@ -35,10 +34,12 @@ class Command(BaseCommand):
             raise CommandError("PDF export is not available yet; use --format json")
         try:
             battery = battery_get(identifier=options["battery"])
-            document = passport_document(passport=battery_passport(battery=battery), at=_moment(options["at"]))
+            filtered = passport_document_for(
+                passport=battery_passport(battery=battery), at=_moment(options["at"]),
+                tiers=View(options["view"]).tiers(interest=True),
+            )
         except NotFound as error:
             raise CommandError(str(error)) from error
-        filtered = filter_document(document, View(options["view"]).tiers(interest=True))
         text = json.dumps(filtered, indent=2, ensure_ascii=False) + "\n"
         if options["out"]:
             options["out"].parent.mkdir(parents=True, exist_ok=True)
