@@ -15,6 +15,7 @@ from passport.models import (
     AccessLog,
     Battery,
     BatteryModel,
+    Handover,
     IdentifierPrefix,
     Membership,
     Organisation,
@@ -235,3 +236,12 @@ class AccessLogAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "battery__identifier", "endpoint"]
     date_hierarchy = "at"
     list_select_related = ["user", "organisation", "battery"]
+
+
+@admin.register(Handover)
+class HandoverAdmin(ReadOnlyAdmin):
+    """Offers are made and decided through the services; staff only look."""
+
+    list_display = ["battery", "kind", "status", "from_operator", "to_operator", "state", "offered_at", "decided_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["battery__identifier", "from_operator__name", "to_operator__name"]

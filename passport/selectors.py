@@ -183,13 +183,13 @@ def organisation_get(*, organisation_id: int) -> Organisation:
 
 def battery_model_get(*, model_id: int) -> BatteryModel:
     try:
-        return BatteryModel.objects.select_related("manufacturer").get(pk=model_id)
+        return BatteryModel.objects.select_related("manufacturer").prefetch_related("gtins").get(pk=model_id)
     except (BatteryModel.DoesNotExist, ValueError, TypeError) as error:
         raise NotFound(f"battery model {model_id!r}") from error
 
 
 def battery_model_list(*, manufacturer: Organisation | int | None = None) -> QuerySet[BatteryModel]:
-    models = BatteryModel.objects.select_related("manufacturer")
+    models = BatteryModel.objects.select_related("manufacturer").prefetch_related("gtins")
     if manufacturer is not None:
         models = models.filter(manufacturer_id=_pk(manufacturer))
     return models.order_by("manufacturer_id", "name")

@@ -125,11 +125,19 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")
+    gtins = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, max_length=1000,
+        help_text="GTINs naming this model, under your GS1 company prefix (else bound at first registration).",
+    )
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
     data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
+    gtins = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, max_length=1000,
+        help_text="GTINs to add to this model (under your GS1 company prefix).",
+    )
 
 
 class BatteryModelOutputSerializer(serializers.Serializer):
@@ -139,8 +147,13 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
     data = ModelDataField()
+    gtins = serializers.SerializerMethodField(help_text="The GTINs naming this model.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_gtins(self, model: BatteryModel) -> list[str]:
+        return sorted(row.gtin for row in model.gtins.all())
 
 
 # --- registration ------------------------------------------------------------------------------

@@ -596,7 +596,8 @@ class BatteryStatusView(APIView):
         description="re-used (same passport); repurposed / remanufactured (new passport linked to "
         "the old ones, `operator` required, optional `predecessors`, `new_identifier`, `model`); "
         "waste (`operator` required); recycled (from waste; the passport ceases). Illegal "
-        "transitions are a 409 with the reason.",
+        "transitions are a 409 with the reason. Handing the battery to another organisation is a "
+        "403 here: offer it with POST /api/v1/handovers/.",
     )
     def post(self, request: Request, identifier: str) -> Response:
         battery = selectors.battery_get(identifier=identifier)

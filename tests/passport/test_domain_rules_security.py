@@ -324,3 +324,19 @@ def test_the_public_history_does_not_say_when_hidden_data_changed(anonymous, api
     assert owner_view["last_updated"].startswith(later.date().isoformat())
     element = anonymous.get(f"/api/v1/dpp/{passport.passport_id}/elements/passport_version").json()
     assert element["value"] == 1
+
+
+def test_the_model_api_declares_gtins_and_shows_them(api_as, users, stationary_model_data) -> None:
+    mine = api_as(users.manufacturer).post("/api/v1/models/", {
+        "name": "Declared rack", "category": "stationary", "chemistry": "LFP", "data": stationary_model_data,
+        "gtins": [demo_gtin("004")]}, format="json")
+    assert mine.status_code == 201, mine.json()
+    assert mine.json()["gtins"] == [demo_gtin("004")]
+    theirs = api_as(users.other_manufacturer).post("/api/v1/models/", {
+        "name": "Clone", "category": "stationary", "chemistry": "LFP", "data": stationary_model_data,
+        "gtins": [demo_gtin("005")]}, format="json")
+    assert theirs.status_code == 403
+    assert theirs.json()["errors"][0]["field"] == "gtins.0"
+    stolen = api_as(users.other_manufacturer).patch(f"/api/v1/models/{mine.json()['id']}/", {
+        "data": {}, "reason": "x", "gtins": [demo_gtin("006")]}, format="json")
+    assert stolen.status_code == 403
