@@ -3,6 +3,9 @@ authorities. The rules are in passport.services.compliance."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -12,7 +15,9 @@ from rest_framework.views import APIView
 
 from passport import selectors
 from passport.api.views import error_responses
+from passport.models import Organisation
 from passport.services.compliance import (
+    ComplianceReport,
     compliance_of_battery,
     compliance_of_model,
     compliance_reader_require,
@@ -44,37 +49,38 @@ class ComplianceReportSerializer(serializers.Serializer):
     findings = FindingSerializer(many=True)
 
 
+def report_response(request: Request, responsible: Organisation, build: Callable[..., ComplianceReport]) -> Response:
+    """Check the `on` date and who asks (the responsible organisation, authorities, staff), then
+    answer with the report `build(on=…)` makes."""
+    query = ComplianceQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    compliance_reader_require(request.user, responsible)
+    report = build(on=query.validated_data.get("on"))
+    return Response(ComplianceReportSerializer(report.as_dict()).data)
+
+
+REPORT_RESPONSES = {200: ComplianceReportSerializer, **error_responses(400, 401, 403, 404)}
+
+
 class ModelComplianceView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        tags=["compliance"],
-        parameters=[ComplianceQuerySerializer],
-        responses={200: ComplianceReportSerializer, **error_responses(400, 401, 403, 404)},
+        tags=["compliance"], parameters=[ComplianceQuerySerializer], responses=REPORT_RESPONSES,
         summary="Compliance of a battery model (its manufacturer, authorities)",
     )
     def get(self, request: Request, model_id: int) -> Response:
-        query = ComplianceQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         model = selectors.battery_model_get(model_id=model_id)
-        compliance_reader_require(request.user, model.manufacturer)
-        report = compliance_of_model(model=model, on=query.validated_data.get("on"))
-        return Response(ComplianceReportSerializer(report.as_dict()).data)
+        return report_response(request, model.manufacturer, partial(compliance_of_model, model=model))
 
 
 class BatteryComplianceView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        tags=["compliance"],
-        parameters=[ComplianceQuerySerializer],
-        responses={200: ComplianceReportSerializer, **error_responses(400, 401, 403, 404)},
+        tags=["compliance"], parameters=[ComplianceQuerySerializer], responses=REPORT_RESPONSES,
         summary="Compliance of a battery (its responsible operator, authorities)",
     )
     def get(self, request: Request, identifier: str) -> Response:
-        query = ComplianceQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         battery = selectors.battery_get(identifier=identifier)
-        compliance_reader_require(request.user, battery.responsible_operator)
-        report = compliance_of_battery(battery=battery, on=query.validated_data.get("on"))
-        return Response(ComplianceReportSerializer(report.as_dict()).data)
+        return report_response(request, battery.responsible_operator, partial(compliance_of_battery, battery=battery))
