@@ -20,6 +20,7 @@ from passport.api.schema import (
     ITEM_DATA_SCHEMA,
     MODEL_DATA_SCHEMA,
 )
+from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
@@ -270,7 +271,7 @@ class GrantOutputSerializer(serializers.Serializer):
 
 class PassportReadQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
-        choices=["public", "legitimate", "authority", "full"],
+        choices=[view.value for view in View],
         required=False,
         help_text="Ask for a lower view than your own (never a higher one).",
     )
@@ -288,7 +289,7 @@ class PassportOutputSerializer(serializers.Serializer):
     passport_identifier = serializers.CharField()
     battery_identifier = serializers.CharField()
     view = serializers.ChoiceField(
-        choices=["public", "legitimate", "authority", "full"],
+        choices=[view.value for view in View],
         help_text="The audience the document was filtered for.",
     )
     at = serializers.DateTimeField(allow_null=True, help_text="The moment read; null for now.")
@@ -355,10 +356,14 @@ STATUS_FILTER_REFUSED = (
     "(Art. 77(2)); filtering by it would reveal it, so there is no such filter"
 )
 
+# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
+# the databases refuse to compare with it.
+MAX_ID = 2**63 - 1
+
 
 class RegulatorFilterSerializer(serializers.Serializer):
-    manufacturer = serializers.IntegerField(required=False, min_value=1, help_text="Organisation id.")
-    model = serializers.IntegerField(required=False, min_value=1, help_text="Battery model id.")
+    manufacturer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Organisation id.")
+    model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
     chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     manufactured_from = serializers.DateField(required=False)
