@@ -106,7 +106,11 @@ def handover_offer(
             refusal = transition_refusal(source.status, status)
             if refusal is not None:
                 raise TransitionRefused(f"{source.identifier}: {source.status} → {status} refused: {refusal}")
-        kind = handover_kind_of(battery.status, status)
+        implied = handover_kind_of(battery.status, status)
+        if kind is not None and kind != implied:
+            errors.append(FieldError("kind", f"a battery that becomes {status} from {battery.status} is a "
+                                             f"{implied} hand-over, not {kind}"))
+        kind = implied
         errors.extend(operator_errors(battery.status, status, operator, battery.responsible_operator))
         if not needs_new_passport(battery.status, status):
             errors.extend(

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import reduce
+from operator import or_
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from passport.errors import Conflict, FieldError, NotPermitted, ValidationFailed
 from passport.identifiers import BatteryIdentifier
@@ -98,21 +101,19 @@ def _scheme_and_text(identity: BatteryIdentifier) -> tuple[str, str]:
 
 
 def issuers_of(identities: Iterable[BatteryIdentifier]) -> dict[str, IdentifierPrefix]:
-    """{identifier: the declared prefix it falls under} for those that fall under one. Few
-    distinct GTINs or 15459 heads in a bulk request, so few prefixes to load."""
-    wanted: dict[str, set[str]] = {IdentifierScheme.GS1: set(), IdentifierScheme.ISO15459: set()}
-    keyed: list[tuple[BatteryIdentifier, str, str]] = []
-    for identity in identities:
-        scheme, text = _scheme_and_text(identity)
-        keyed.append((identity, scheme, text))
-        wanted[scheme].update(_candidates(text))
+    """{identifier: the declared prefix it falls under (the longest)} for those that fall under
+    one. The prefixes loaded are those sharing the identifiers' first two characters (a few
+    organisations' worth), then each identifier is matched in memory: 50,000 identifiers with
+    distinct serials cost one query per scheme, not an IN list of every head of every one."""
+    keyed = [(identity, *_scheme_and_text(identity)) for identity in identities]
+    heads: dict[str, set[str]] = {}
+    for _, scheme, text in keyed:
+        heads.setdefault(scheme, set()).add(text[:2])
     declared: dict[tuple[str, str], IdentifierPrefix] = {}
-    for scheme, candidates in wanted.items():
-        if candidates:
-            for row in IdentifierPrefix.objects.select_related("organisation").filter(
-                scheme=scheme, prefix__in=candidates
-            ):
-                declared[(scheme, row.prefix)] = row
+    for scheme, starts in heads.items():
+        wanted = reduce(or_, (Q(prefix__startswith=start) for start in sorted(starts)))
+        for row in IdentifierPrefix.objects.select_related("organisation").filter(wanted, scheme=scheme):
+            declared[(scheme, row.prefix)] = row
     found: dict[str, IdentifierPrefix] = {}
     for identity, scheme, text in keyed:
         for candidate in reversed(_candidates(text)):
@@ -160,13 +161,21 @@ def identifiers_authorise(
 
 
 def gtins_bind(*, model: BatteryModel, gtins: Iterable[str]) -> None:
-    """Bind unbound GTINs to `model` (inside the caller's transaction). A GTIN bound meanwhile to
-    another model makes the unique constraint fail, and the caller's transaction with it."""
+    """Bind unbound GTINs to `model` (inside the caller's transaction). Two registrations racing
+    to bind the same new GTIN both succeed when it is for the same model; when another model won
+    the race, NotPermitted (and the caller's transaction rolls back)."""
     wanted = set(gtins)
     if not wanted:
         return
-    known = set(ModelGtin.objects.filter(gtin__in=wanted).values_list("gtin", flat=True))
-    ModelGtin.objects.bulk_create([ModelGtin(gtin=gtin, model=model) for gtin in sorted(wanted - known)])
+    ModelGtin.objects.bulk_create(
+        [ModelGtin(gtin=gtin, model=model) for gtin in sorted(wanted)], ignore_conflicts=True
+    )
+    taken = sorted(
+        ModelGtin.objects.filter(gtin__in=wanted).exclude(model=model).values_list("gtin", flat=True)
+    )
+    if taken:
+        raise NotPermitted(f"GTIN {taken[0]} names another battery model; a GTIN names one model",
+                           [FieldError("gtin", f"GTIN {gtin} names another battery model") for gtin in taken])
 
 
 def model_gtins_declare(*, model: BatteryModel, gtins: object) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from passport.demo import demo_gtin, lfp_item_dynamic_data
 from passport.errors import Conflict, NotPermitted, TransitionRefused, ValidationFailed
+from passport.identifiers import battery_identifier_parse
 from passport.models import Battery, Handover, ModelGtin, Passport, Version
 from passport.services import (
     access_grant_create,
@@ -24,7 +25,7 @@ from passport.services import (
     handover_offer,
     handover_withdraw,
 )
-from passport.services.prefixes import identifier_prefix_declare
+from passport.services.prefixes import gtins_bind, identifier_prefix_declare, identifiers_authorise
 from passport.vocabulary import BatteryStatus, Category, Chemistry, HandoverState, IdentifierScheme
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +341,22 @@ def test_the_model_api_declares_gtins_and_shows_them(api_as, users, stationary_m
     stolen = api_as(users.other_manufacturer).patch(f"/api/v1/models/{mine.json()['id']}/", {
         "data": {}, "reason": "x", "gtins": [demo_gtin("006")]}, format="json")
     assert stolen.status_code == 403
+
+
+def test_a_gtin_bound_by_a_racing_registration_of_another_model_is_refused(users, organisations, stationary_model,
+                                                                          stationary_model_data) -> None:
+    other_model = battery_model_create(
+        user=users.manufacturer, manufacturer=organisations.manufacturer, name="HomeRack XL",
+        category=Category.STATIONARY, chemistry=Chemistry.LFP, data=stationary_model_data)
+    gtins_bind(model=stationary_model, gtins=[DEMO_GTIN])
+    gtins_bind(model=stationary_model, gtins=[DEMO_GTIN])  # the same model again: nothing to refuse
+    with pytest.raises(NotPermitted):
+        gtins_bind(model=other_model, gtins=[DEMO_GTIN])
+    assert ModelGtin.objects.get(gtin=DEMO_GTIN).model == stationary_model
+
+
+def test_checking_the_prefixes_of_many_distinct_identifiers_costs_one_query(users, organisations, stationary_model,
+                                                                            django_assert_num_queries) -> None:
+    identities = [(index, battery_identifier_parse(f"UN.VOLTARO.HR5-{index:06d}")) for index in range(5000)]
+    with django_assert_num_queries(1):  # the ISO 15459 prefixes sharing the identifiers' head
+        identifiers_authorise(organisation=organisations.manufacturer, model=stationary_model, identities=identities)
