@@ -23,6 +23,7 @@ from passport.api.schema import (
 from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
+from passport.register import MAX_ID, STATUS_FILTER_REFUSED, search_range_errors
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
 
 # --- fields ------------------------------------------------------------------------------------
@@ -114,8 +115,9 @@ class OrganisationOutputSerializer(OrganisationRefSerializer):
 
 
 class OrganisationFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False)
-    q = serializers.CharField(required=False, max_length=100, help_text="Part of the name.")
+    # Empty parameters mean "any", as a browser's form sends them.
+    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Part of the name.")
 
 
 # --- battery models ----------------------------------------------------------------------------
@@ -244,8 +246,9 @@ class StatusChangeOutputSerializer(serializers.Serializer):
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=200)
-    claim_code = serializers.CharField(max_length=100)
+    # Not trimmed: a code of blanks is a wrong code (403, like any other), not a missing one.
+    identifier = serializers.CharField(max_length=200, trim_whitespace=False)
+    claim_code = serializers.CharField(max_length=100, trim_whitespace=False)
 
 
 class ClaimOutputSerializer(serializers.Serializer):
@@ -351,16 +354,6 @@ class ErrorsSerializer(serializers.Serializer):
 # --- regulator ---------------------------------------------------------------------------------
 
 
-STATUS_FILTER_REFUSED = (
-    "a battery's status is individual data (Annex XIII point 4), which authorities may not read "
-    "(Art. 77(2)); filtering by it would reveal it, so there is no such filter"
-)
-
-# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
-# the databases refuse to compare with it.
-MAX_ID = 2**63 - 1
-
-
 class RegulatorFilterSerializer(serializers.Serializer):
     manufacturer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Organisation id.")
     model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
@@ -373,10 +366,10 @@ class RegulatorFilterSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if "status" in self.initial_data:
-            raise serializers.ValidationError({"status": STATUS_FILTER_REFUSED})
-        for start, end in (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to")):
-            if start in attrs and end in attrs and attrs[start] > attrs[end]:
-                raise serializers.ValidationError({end: f"must not be before {start}"})
+            raise serializers.ValidationError({"status": [STATUS_FILTER_REFUSED]})
+        errors = search_range_errors(attrs)
+        if errors:
+            raise serializers.ValidationError({error.field: [error.reason] for error in errors})
         return attrs
 
 
@@ -404,3 +397,19 @@ class RegisterRowSerializer(serializers.Serializer):
     manufacturer = serializers.CharField()
     model_id = serializers.IntegerField()
     registered_at = serializers.DateTimeField()
+
+
+class RegisterPageSerializer(serializers.Serializer):
+    """One page of the register listing (the default)."""
+
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = RegisterRowSerializer(many=True)
+
+
+class RegisterExportSerializer(serializers.Serializer):
+    """Every match at once (`?format=json`), streamed."""
+
+    columns = serializers.ListField(child=serializers.CharField())
+    results = RegisterRowSerializer(many=True)

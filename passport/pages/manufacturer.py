@@ -9,8 +9,8 @@ from django.shortcuts import render
 
 from passport import selectors
 from passport.access import acting_tiers
-from passport.api.register import battery_row, with_current_passport
 from passport.pages.common import page_of, query_without_page, refused
+from passport.register import battery_row
 from passport.services.permissions import organisation_of
 
 
@@ -20,7 +20,7 @@ def manufacturer_dashboard(request: HttpRequest) -> HttpResponse:
     if organisation is None:
         return refused(request, "This page is for members of a manufacturer.")
     models = selectors.battery_model_list(manufacturer=organisation).annotate(battery_count=Count("batteries"))
-    page = page_of(request, with_current_passport(selectors.battery_search(manufacturer=organisation)))
+    page = page_of(request, selectors.with_current_passport(selectors.battery_search(manufacturer=organisation)))
     # Batteries that moved to another operator (waste, repurposed) are no longer fully ours to
     # read: each row shows what this user's access rights cover for that battery.
     rows = [

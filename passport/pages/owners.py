@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from passport import selectors
-from passport.api.register import current_passport_of, with_current_passport
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
 from passport.http_errors import status_of
@@ -22,7 +21,7 @@ def _my_batteries_page(
 ) -> HttpResponse:
     batteries = selectors.battery_list_owned(user=request.user)
     context = {
-        "batteries": [(battery, current_passport_of(battery)) for battery in with_current_passport(batteries)],
+        "batteries": [(battery, selectors.current_passport_of(battery)) for battery in selectors.with_current_passport(batteries)],
         "claim_form": claim_form,
         "grant_form": GrantForm(),
     }

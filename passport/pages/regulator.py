@@ -10,10 +10,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from passport import selectors
-from passport.api.permissions import acts_for_authority
-from passport.api.register import COLUMNS, register_rows, with_current_passport
+from passport.access import acts_for_authority
 from passport.forms import RegulatorSearchForm
 from passport.pages.common import page_of, query_without_page, refused
+from passport.register import COLUMNS, register_rows
 
 
 @login_required
@@ -27,7 +27,7 @@ def regulator_search(request: HttpRequest) -> HttpResponse:
         return render(request, "passport/regulator.html", context, status=400)
     if form.is_bound:
         filters = form.search_filters()
-    batteries = with_current_passport(selectors.battery_search(**filters))
+    batteries = selectors.with_current_passport(selectors.battery_search(**filters))
     page = page_of(request, batteries)
     query = query_without_page(request)
     api = reverse("api:regulator-batteries")
