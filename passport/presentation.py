@@ -8,6 +8,7 @@ a key missing from the document is simply not shown.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +171,16 @@ class VersionLine:
         return tuple(NAMES.get(key, humanise(key)) for key in self.changed_keys)
 
 
+def version_history(versions: Iterable[Any], tiers: frozenset[Tier]) -> list[VersionLine]:
+    """The history a reader of `tiers` may see: the versions that changed something it may
+    read. A version that changed only hidden data is left out entirely, so its time does not
+    say when hidden data (say, point-4 use data) changed; what remains visible is that numbers
+    are missing between two listed versions."""
+    everything = frozenset(tiers) >= frozenset(Tier)
+    lines = [version_line(version, tiers) for version in versions]
+    return [line for line in lines if everything or line.changed_keys]
+
+
 def version_line(version: Any, tiers: frozenset[Tier]) -> VersionLine:
     """A history entry that names only the attributes the viewer may read, and gives the
     free-text reason only to those who read everything (it may mention point 2-4 facts)."""
@@ -214,7 +225,7 @@ def passport_page_context(
     qr_target: str,
 ) -> dict[str, Any]:
     """Everything the passport page template shows, from an already filtered document."""
-    lines = [version_line(version, tiers) for version in versions]
+    lines = version_history(versions, tiers)
     return {
         "passport": passport,
         "document": document,

@@ -30,12 +30,11 @@ import django  # noqa: E402
 
 django.setup()
 
-from passport.access import filter_document  # noqa: E402
 from passport.attributes import View  # noqa: E402
 from passport.documents.exports import json_signed, passport_export  # noqa: E402
 from passport.documents.pdf import pdf_job, report_render  # noqa: E402
 from passport.models import Passport  # noqa: E402
-from passport.services import passport_document  # noqa: E402
+from passport.services.documents import passport_document_for  # noqa: E402
 
 TARGET_PDF_SECONDS = 1.0
 
@@ -69,11 +68,11 @@ def main() -> None:
             tiers = view.tiers(interest=True)
             for _ in range(args.rounds):
                 started = time.perf_counter()
-                document = filter_document(passport_document(passport=passport), tiers)
+                document = passport_document_for(passport=passport, tiers=tiers)
                 signed = json_signed(passport_export(passport=passport, document=document, view=view))
                 json_seconds.append(time.perf_counter() - started)
         tiers = View.FULL.tiers()
-        document = filter_document(passport_document(passport=passport), tiers)
+        document = passport_document_for(passport=passport, tiers=tiers)
         job = pdf_job(passport=passport, document=document, tiers=tiers)
         for _ in range(args.rounds):
             started, started_cpu = time.perf_counter(), time.process_time()

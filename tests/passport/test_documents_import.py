@@ -112,7 +112,8 @@ def test_impossible_values_are_refused_with_their_paths_and_nothing_is_stored(
     technical = bad["PerformanceAndDurability"]["batteryTechicalProperties"]
     technical["ratedCapacity"] = -100
     technical["nominalVoltage"] = -51.2
-    bad["Circularity"]["recycledContent"][2]["preConsumerShare"] = 140
+    lithium = [entry["recycledMaterial"] for entry in bad["Circularity"]["recycledContent"]].index("Lithium")
+    bad["Circularity"]["recycledContent"][lithium]["preConsumerShare"] = 140
     bad["MaterialComposition"]["hazardousSubstances"][0]["hazardousSubstanceIdentifier"] = "lorem-ipsum"
     before = stored()
     response = api_as(users.manufacturer).post("/api/v1/passports/import", bad, format="json")
@@ -123,7 +124,7 @@ def test_impossible_values_are_refused_with_their_paths_and_nothing_is_stored(
         "GeneralProductInformation.batteryCategory",
         "PerformanceAndDurability.batteryTechicalProperties.ratedCapacity",
         "PerformanceAndDurability.batteryTechicalProperties.nominalVoltage",
-        "Circularity.recycledContent.2.preConsumerShare",
+        f"Circularity.recycledContent.{lithium}.preConsumerShare",
         "MaterialComposition.hazardousSubstances.0.hazardousSubstanceIdentifier",
     }
     assert all(error["reason"] for error in response.json()["errors"])
