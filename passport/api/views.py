@@ -56,6 +56,7 @@ from passport.services import (
     version_chain_verify,
 )
 from passport.services.permissions import organisation_of, require_member
+from passport.throttling import CredentialsRateThrottle
 
 
 @csrf_exempt
@@ -86,6 +87,7 @@ def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         403: "It exists, but it is not yours to see or change.",
         404: "It does not exist (or, for a list, there is no such page).",
         409: "Refused: duplicate identifier or illegal status transition.",
+        429: "Too many tries of a password or claim code from this address; see Retry-After.",
     }
     return {
         (code, "application/json"): OpenApiResponse(s.ErrorsSerializer, description=descriptions[code])
@@ -113,11 +115,14 @@ class TokenObtainView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), CredentialsRateThrottle()]
+
     @extend_schema(
         tags=["auth"],
         auth=[],
         request=s.TokenInputSerializer,
-        responses={200: s.TokenOutputSerializer, **error_responses(400, 401)},
+        responses={200: s.TokenOutputSerializer, **error_responses(400, 401, 429)},
         summary="Obtain an API token",
         description="400 when a field is missing or malformed; 401 when the username and "
         "password do not sign anybody in (without saying which part was wrong).",
@@ -574,10 +579,13 @@ class BatteryStatusView(APIView):
 class ClaimView(APIView):
     permission_classes = (IsAuthenticated,)
 
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), CredentialsRateThrottle()]
+
     @extend_schema(
         tags=["owners"],
         request=s.ClaimInputSerializer,
-        responses={200: s.ClaimOutputSerializer, **error_responses(400, 401, 403)},
+        responses={200: s.ClaimOutputSerializer, **error_responses(400, 401, 403, 429)},
         summary="Claim a battery with its one-time claim code",
         description="A wrong identifier, a wrong code and a used code all give the same 403.",
     )

@@ -16,6 +16,7 @@ from passport import selectors
 from passport.errors import NotFound, PassportError
 from passport.http_errors import error_item, error_items, status_of
 from passport.models import Passport
+from passport.throttling import CredentialsRateThrottle
 
 LIST_PAGE_SIZE = 50
 
@@ -46,6 +47,21 @@ def throttled(view: PageView) -> PageView:
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
             throttle = throttle_class()
+            if not throttle.allow_request(request, None):
+                return too_many_requests(request, throttle.wait())
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def credentials_guarded(view: PageView) -> PageView:
+    """Count each POST (a password or claim code tried) against the credentials budget the API's
+    token and claim endpoints use (passport.throttling)."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            throttle = CredentialsRateThrottle()
             if not throttle.allow_request(request, None):
                 return too_many_requests(request, throttle.wait())
         return view(request, *args, **kwargs)

@@ -13,6 +13,7 @@ from passport import selectors
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
 from passport.http_errors import status_of
+from passport.pages.common import credentials_guarded
 from passport.services import access_grant_create, access_grant_revoke, battery_claim
 
 
@@ -42,6 +43,7 @@ def my_batteries(request: HttpRequest) -> HttpResponse:
     return _my_batteries_page(request, ClaimForm(), status=400)
 
 
+@credentials_guarded
 def _claim(request: HttpRequest) -> HttpResponse:
     form = ClaimForm(request.POST)
     if not form.is_valid():
