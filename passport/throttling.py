@@ -21,7 +21,7 @@ class CredentialsRateThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         # Read per request, as passport.api.throttles does: a changed setting applies at once.
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
         return str(rate) if rate is not None else None
 
     def get_cache_key(self, request: Any, view: Any) -> str:

@@ -127,11 +127,11 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
-    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")
+    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")  # type: ignore[assignment]  # the body key, not Serializer.data
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
-    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -141,7 +141,7 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
-    data = ModelDataField()
+    data = ModelDataField()  # type: ignore[assignment]  # the body key, not Serializer.data
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -180,7 +180,7 @@ class BulkRegisterOutputSerializer(serializers.Serializer):
 
 
 class BatteryUpdateInputSerializer(serializers.Serializer):
-    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -335,7 +335,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # the body key, not Serializer.errors
 
 
 # --- regulator ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -31,7 +31,7 @@ def _my_batteries_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def my_batteries(request: HttpRequest) -> HttpResponse:
+def my_batteries(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":
         return _my_batteries_page(request, ClaimForm())
     action = request.POST.get("action")
