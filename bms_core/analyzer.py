@@ -10,6 +10,7 @@ feeding it whole (counts exactly, sums to floating point rounding).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from bms_core.anchors import AnchorDetector
 from bms_core.block import Block, Sample, make_block
 from bms_core.capacity import CapacityEstimator
 from bms_core.cellstats import CellStats
+from bms_core.checks import SignEvidence, check_chemistry
 from bms_core.columns import (
     BMS_SOC,
     TEMPERATURE,
@@ -68,12 +70,18 @@ class Analyzer:
         )
         self.resistance = ResistanceTracker(o)
         self.cells = CellStats(o.load_current, o.rest_current)
+        self.sign = SignEvidence()
+        self.missing_values: dict[str, int] = {}
+        self.duplicates_dropped = 0
 
     # Feeding
 
     def feed(self, columns: Mapping[str, npt.ArrayLike] | History) -> Analyzer:
         """Analyse the next batch; it must start after the previous one ended."""
         history = columns if isinstance(columns, History) else validate(columns)
+        if self.options.current_sign == -1:
+            history = dataclasses.replace(history, current_a=-history.current_a)
+        history = self._without_repeated_first_row(history)
         if len(history) == 0:
             return self
         self._check_layout(history)
@@ -82,9 +90,34 @@ class Analyzer:
                 f"column 'timestamp': batch starts at {format_time(float(history.time_s[0]))}, "
                 f"not after the previous batch's end {format_time(self.last_time_s)}"
             )
+        o = self.options
+        self.sign.check(history, o.step_min, o.step_max_dt_s)
         for start in range(0, len(history), BLOCK_ROWS):
             self._process(history.slice(start, start + BLOCK_ROWS))
+        for name, count in history.missing.items():
+            self.missing_values[name] = self.missing_values.get(name, 0) + count
+        self.duplicates_dropped += history.duplicates_dropped
         return self
+
+    def _without_repeated_first_row(self, history: History) -> History:
+        """A batch that starts by repeating the previous batch's last row loses that row."""
+        if not self.carried or len(history) == 0:
+            return history
+        last = self.carried[-1]
+        repeated = (
+            history.time_s[0] == last.time_s
+            and history.current_a[0] == last.current_a
+            and history.voltage_v[0] == last.voltage_v
+            and len(history.cell_v) == len(last.cells)
+            and all(
+                c[0] == v or (math.isnan(c[0]) and math.isnan(v))
+                for c, v in zip(history.cell_v, last.cells, strict=True)
+            )
+        )
+        if not repeated:
+            return history
+        trimmed = history.slice(1, len(history))
+        return dataclasses.replace(trimmed, duplicates_dropped=history.duplicates_dropped + 1)
 
     def _check_layout(self, history: History) -> None:
         layout = {
@@ -133,6 +166,9 @@ class Analyzer:
         o = self.options
         block = make_block(
             history, self.carried, series_cells=self._series_cells, gap_limit_s=o.gap_limit_s
+        )
+        check_chemistry(
+            o.chemistry, block.v_lo, block.v_hi, np.abs(block.current_a) <= o.rest_current
         )
         gaps_before = self.throughput.gaps
         counter, gap_count = self.throughput.update(block)
@@ -198,6 +234,11 @@ class Analyzer:
             "missing_s": t.missing_s,
             "gaps": t.gaps,
             "cells": self.layout["cells"] if self.layout else None,
+            "missing_values": dict(sorted(self.missing_values.items())),
+            "duplicate_rows_dropped": self.duplicates_dropped,
+            "current_sign": {"option": o.current_sign, **self.sign.report()},
+            "chemistry": o.chemistry,
+            "temperature_coverage": self._temperature_coverage(),
             "charge_throughput_ah": totals["charge_ah"],
             "discharge_throughput_ah": totals["discharge_ah"],
             "energy_charged_kwh": totals["charge_wh"] / 1000.0,
@@ -251,6 +292,37 @@ class Analyzer:
         )
         report["options"] = o.to_dict()
         return _jsonable(report)
+
+    def _temperature_coverage(self) -> dict[str, Any] | None:
+        """How many cells the temperature data speak for, so that time-at-temperature
+        figures can be read as what was measured, not what every cell saw."""
+        if self.layout is None:
+            return None
+        cells = self._series_cells
+        probes = self.layout["cell_temperatures"]
+        pack_sensor = self.layout["temperature"]
+        extremes = any(name.endswith("temp_c") for name in self.layout["extremes"])
+        if probes >= cells or extremes:
+            covered, note = cells, (
+                "every cell has a probe" if probes >= cells else
+                "the BMS reports the extreme cell temperatures"
+            )
+        else:
+            covered = probes
+            note = (
+                f"{probes} cell probe(s) for {cells} cells"
+                + (" plus a pack sensor" if pack_sensor else "")
+                + ": times at extreme temperature count what the probes saw; unprobed cells "
+                "may have been colder or hotter for longer"
+            )
+        return {
+            "cells": cells,
+            "cell_probes": probes,
+            "pack_sensor": pack_sensor,
+            "cells_covered": covered,
+            "share_covered": covered / cells if cells else None,
+            "note": note,
+        }
 
     def _cycle_histogram(self) -> dict[str, Any]:
         histogram = self.rainflow.histogram
@@ -339,6 +411,9 @@ class Analyzer:
                 "rainflow": self.rainflow.to_state(),
                 "resistance": self.resistance.to_state(),
                 "cells": self.cells.to_state(),
+                "sign": self.sign.to_state(),
+                "missing_values": dict(self.missing_values),
+                "duplicates_dropped": self.duplicates_dropped,
             }
         )
 
@@ -364,6 +439,10 @@ class Analyzer:
         analyzer.rainflow = RainflowCounter.from_state(state["rainflow"])
         analyzer.resistance = ResistanceTracker.from_state(o, state["resistance"])
         analyzer.cells = CellStats.from_state(o.load_current, o.rest_current, state["cells"])
+        # Parts added after version 1 was written start empty when a version 1 state has none.
+        analyzer.sign = SignEvidence.from_state(state.get("sign"))
+        analyzer.missing_values = dict(state.get("missing_values", {}))
+        analyzer.duplicates_dropped = int(state.get("duplicates_dropped", 0))
         return analyzer
 
 
@@ -393,4 +472,7 @@ def analyze(columns: Mapping[str, npt.ArrayLike], **options: Any) -> dict[str, A
     """
     if "rated_capacity_ah" not in options:
         raise TypeError("analyze() needs rated_capacity_ah")
-    return Analyzer(**options).feed(columns).report()
+    analyzer = Analyzer(**options).feed(columns)
+    if analyzer.samples == 0:
+        raise ValueError("column 'timestamp': the history has no rows, nothing to analyse")
+    return analyzer.report()

@@ -80,9 +80,25 @@ def drift_per_30_days(
 def _relative_to_median(cells: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Each day's cell values over that day's median cell; days without a positive median
     (no voltage response at all) are left out."""
+    cells = cells[np.isfinite(cells).all(axis=1)]
     median = np.median(cells, axis=1, keepdims=True)
     usable = median[:, 0] > 0
     return cells[usable] / median[usable]
+
+
+def _nanmedian_columns(values: npt.NDArray[np.float64]) -> list[float]:
+    """Median of each column over its finite values (NaN where a column has none)."""
+    return [_median_or_nan(values[:, k].tolist()) for k in range(values.shape[1])]
+
+
+def _nan_if_none(value: float | None) -> float:
+    """JSON stores NaN (a missing reading) as null."""
+    return math.nan if value is None else float(value)
+
+
+def _median_or_nan(values: list[float]) -> float:
+    finite = np.asarray(values)[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else math.nan
 
 
 @dataclass
@@ -174,7 +190,8 @@ class ResistanceTracker:
             day=self.day,
             steps=len(self.pack_steps),
             pack_mohm=float(np.median(self.pack_steps)),
-            cells_mohm=[float(np.median(c)) for c in self.cell_steps],
+            # A cell reading missing at a step leaves that step out for that cell only.
+            cells_mohm=[_median_or_nan(c) for c in self.cell_steps],
             temp_c=float(np.median(finite)) if finite.size else None,
         )
 
@@ -209,7 +226,7 @@ class ResistanceTracker:
         out["temperature_c"] = float(np.median(recent_temps)) if recent_temps else None
         cells = np.array([d.cells_mohm for d in recent])
         if cells.size:
-            out["cells"] = np.median(cells, axis=0).tolist()
+            out["cells"] = _nanmedian_columns(cells)
             ratio = _relative_to_median(cells)
             if ratio.size:
                 out["cells_relative_to_median"] = np.median(ratio, axis=0).tolist()
@@ -239,7 +256,8 @@ class ResistanceTracker:
         days = [d for d in days if d.day > days[-1].day - window_days]
         if len(days) < MIN_TREND_DAYS:
             return None
-        days = [d for d in days if np.median(d.cells_mohm) > 0]
+        # A day with a cell missing every step has no ratio for that cell: left out.
+        days = [d for d in days if np.isfinite(d.cells_mohm).all() and np.median(d.cells_mohm) > 0]
         if len(days) < MIN_TREND_DAYS:
             return None
         x = np.array([d.day for d in days], dtype=np.float64)
@@ -267,9 +285,12 @@ class ResistanceTracker:
             options=options,
             day=state["day"],
             pack_steps=list(state["pack_steps"]),
-            cell_steps=[list(c) for c in state["cell_steps"]],
-            temp_steps=[math.nan if v is None else float(v) for v in state["temp_steps"]],
-            days=[DailyResistance(**d) for d in state["days"]],
+            cell_steps=[[_nan_if_none(v) for v in c] for c in state["cell_steps"]],
+            temp_steps=[_nan_if_none(v) for v in state["temp_steps"]],
+            days=[
+                DailyResistance(**{**d, "cells_mohm": [_nan_if_none(v) for v in d["cells_mohm"]]})
+                for d in state["days"]
+            ],
             steps_found=state["steps_found"],
             steps_used=state["steps_used"],
         )

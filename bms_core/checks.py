@@ -1,0 +1,134 @@
+"""Checks that the data fit the analysis's assumptions, made before a batch is analysed.
+
+A wrong assumption does not make a history unreadable, only silently wrong: a current logged
+with discharge positive turns every charge into a discharge (anchors, throughput, time
+charging in the cold all go wrong together), and an NMC pack read with LFP voltages sits at
+"100 %" and "overvoltage" all day. Both show in the data themselves, so both are checked here
+and refused with an error that says which option fixes it.
+
+Current sign. The pack's terminal voltage follows the current through its internal
+resistance: V = OCV + R I with I positive when charging, so at a step of current the voltage
+moves the same way as the current (dV/dI = R > 0; over one sampling interval the OCV barely
+moves). Every pair of consecutive samples no more than ``step_max_dt_s`` apart whose current
+differs by at least ``step_min_a`` (C/5) votes with the sign of dV * dI. When at least
+:data:`SIGN_MIN_STEPS` such steps have been seen and at least :data:`SIGN_REVERSED_SHARE` of
+them say the voltage fell as the current rose, the sign is reversed. The votes accumulate over
+batches, and a batch that would tip them is refused before anything of it is analysed. This
+is the textbook pulse-resistance relation (e.g. Plett, *Battery Management Systems* vol. 1,
+2015, ch. 2, the R0 term of the equivalent-circuit model).
+
+Chemistry. The rested cell voltage of LFP/graphite never exceeds about 3.45 V (the top of
+its OCV curve) and the rested voltage of NMC/graphite stays above about 3.45 V down to a few
+percent SOC. A rested lowest cell above :data:`LFP_REST_CEILING_V` is therefore not LFP, and
+a rested highest cell that never reaches :data:`NMC_REST_FLOOR_V` is not NMC. A batch with at
+least :data:`CHEMISTRY_MIN_REST_SAMPLES` rested samples of which more than
+:data:`CHEMISTRY_REFUSE_SHARE` contradict the declared chemistry is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bms_core.columns import CURRENT, History
+
+SIGN_MIN_STEPS = 20
+SIGN_REVERSED_SHARE = 0.8
+LFP_REST_CEILING_V = 3.6
+NMC_REST_FLOOR_V = 3.45
+CHEMISTRY_MIN_REST_SAMPLES = 100
+CHEMISTRY_REFUSE_SHARE = 0.5
+
+
+@dataclass
+class SignEvidence:
+    """Votes of current steps on the current's sign convention, over everything fed."""
+
+    consistent: int = 0
+    reversed: int = 0
+
+    def votes(
+        self, history: History, step_min_a: float, step_max_dt_s: float
+    ) -> tuple[int, int]:
+        """(consistent, reversed) votes of one batch's steps; nothing is stored."""
+        current = history.current_a
+        if current.size < 2:
+            return 0, 0
+        d_current = np.diff(current)
+        steps = np.flatnonzero(np.abs(d_current) >= step_min_a)
+        if steps.size == 0:
+            return 0, 0
+        steps = steps[np.diff(history.time_s)[steps] <= step_max_dt_s]
+        d_voltage = history.voltage_v[steps + 1].astype(np.float64) - history.voltage_v[steps]
+        response = d_voltage * d_current[steps]
+        return int((response > 0).sum()), int((response < 0).sum())
+
+    def check(self, history: History, step_min_a: float, step_max_dt_s: float) -> None:
+        """Add a batch's votes, or refuse the batch if the sign is then clearly reversed."""
+        consistent, reversed_ = self.votes(history, step_min_a, step_max_dt_s)
+        total_consistent = self.consistent + consistent
+        total_reversed = self.reversed + reversed_
+        total = total_consistent + total_reversed
+        if total >= SIGN_MIN_STEPS and total_reversed >= SIGN_REVERSED_SHARE * total:
+            raise ValueError(
+                f"column '{CURRENT}': the current's sign looks reversed: at {total_reversed} of "
+                f"{total} current steps the pack voltage fell while current_a rose (with "
+                "positive = charging it rises, through the internal resistance). If the logger "
+                "counts discharge as positive, pass current_sign=-1"
+            )
+        self.consistent, self.reversed = total_consistent, total_reversed
+
+    def report(self) -> dict[str, Any]:
+        total = self.consistent + self.reversed
+        return {
+            "steps_checked": total,
+            "consistent_share": self.consistent / total if total else None,
+            "verified": total >= SIGN_MIN_STEPS
+            and self.consistent >= SIGN_REVERSED_SHARE * total,
+        }
+
+    def to_state(self) -> dict[str, int]:
+        return {"consistent": self.consistent, "reversed": self.reversed}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> SignEvidence:
+        return cls() if state is None else cls(**state)
+
+
+def check_chemistry(
+    chemistry: str,
+    v_lo: npt.NDArray[np.float64],
+    v_hi: npt.NDArray[np.float64],
+    rest: npt.NDArray[np.bool_],
+) -> None:
+    """Refuse a batch whose rested cell voltages contradict the declared chemistry."""
+    if int(rest.sum()) < CHEMISTRY_MIN_REST_SAMPLES:
+        return
+    if chemistry == "LFP":
+        lowest = v_lo[rest]
+        lowest = lowest[np.isfinite(lowest)]
+        above = int((lowest > LFP_REST_CEILING_V).sum())
+        if lowest.size and above > CHEMISTRY_REFUSE_SHARE * lowest.size:
+            raise ValueError(
+                f"chemistry: the history does not look like LFP: at {above} of {lowest.size} "
+                f"rested samples even the lowest cell is above {LFP_REST_CEILING_V:g} V "
+                f"(median {float(np.median(lowest)):.3f} V), where no LFP cell rests. Pass the "
+                "pack's chemistry, e.g. chemistry='NMC'"
+            )
+    elif chemistry == "NMC":
+        highest = v_hi[rest]
+        highest = highest[np.isfinite(highest)]
+        below = int((highest < NMC_REST_FLOOR_V).sum())
+        if highest.size and below > CHEMISTRY_REFUSE_SHARE * highest.size and (
+            float(np.max(highest)) < NMC_REST_FLOOR_V
+        ):
+            raise ValueError(
+                f"chemistry: the history does not look like NMC: at every one of "
+                f"{highest.size} rested samples even the highest cell is below "
+                f"{NMC_REST_FLOOR_V:g} V (at most {float(np.max(highest)):.3f} V), the "
+                "voltage of an almost empty NMC cell. Pass the pack's chemistry, e.g. "
+                "chemistry='LFP'"
+            )
