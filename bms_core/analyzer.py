@@ -21,9 +21,9 @@ import numpy.typing as npt
 from bms_core import alerts
 from bms_core.anchors import AnchorDetector
 from bms_core.block import Block, Sample, make_block
-from bms_core.capacity import CapacityEstimator
+from bms_core.capacity import RATE_CORRECTION_HALF_WIDTH_PCT, CapacityEstimator
 from bms_core.cellstats import CellStats
-from bms_core.checks import SignEvidence, check_chemistry
+from bms_core.checks import ChemistryEvidence, SignEvidence
 from bms_core.columns import (
     BMS_SOC,
     TEMPERATURE,
@@ -71,6 +71,7 @@ class Analyzer:
         self.resistance = ResistanceTracker(o)
         self.cells = CellStats(o.load_current, o.rest_current)
         self.sign = SignEvidence()
+        self.chemistry = ChemistryEvidence()
         self.missing_values: dict[str, int] = {}
         self.duplicates_dropped = 0
 
@@ -167,7 +168,7 @@ class Analyzer:
         block = make_block(
             history, self.carried, series_cells=self._series_cells, gap_limit_s=o.gap_limit_s
         )
-        check_chemistry(
+        self.chemistry.check(
             o.chemistry, block.v_lo, block.v_hi, np.abs(block.current_a) <= o.rest_current
         )
         gaps_before = self.throughput.gaps
@@ -180,10 +181,10 @@ class Analyzer:
         self.over.update(block, block.v_hi)
 
         rebases: list[tuple[int, SocBase]] = []
-        for anchor in self.detector.detect(block, counter, gaps):
-            self.capacity.add(anchor)
+        for detected in self.detector.detect(block, counter, gaps):
+            anchor = self.capacity.add(detected)
             estimate = self.capacity.estimate()
-            capacity = estimate["capacity_ah"] or o.rated_capacity_ah
+            capacity = estimate["value_ah"] or o.rated_capacity_ah
             offset = estimate["current_offset_a"] or 0.0
             rebases.append((anchor.index, SocTracker.base_at(anchor, capacity, offset)))
         soc = self.soc.trace(block, counter, gaps, rebases)
@@ -221,16 +222,22 @@ class Analyzer:
         estimate = capacity.estimate()
         capacity_ah = estimate.pop("capacity_ah")
         reason = estimate.pop("reason")
+        estimate.pop("value_ah")
+        uncertainty = estimate.pop("uncertainty", None)
         minutes = 1.0 / 60.0
         offset = estimate["current_offset_a"]
         totals = t.corrected(offset if offset is not None else 0.0)
+        duration_s = (
+            None
+            if self.first_time_s is None or self.last_time_s is None
+            else self.last_time_s - self.first_time_s
+        )
+        efc = totals["discharge_ah"] / o.rated_capacity_ah
         report: dict[str, Any] = {
             "samples": self.samples,
             "start": None if self.first_time_s is None else format_time(self.first_time_s),
             "end": None if self.last_time_s is None else format_time(self.last_time_s),
-            "duration_s": None
-            if self.first_time_s is None or self.last_time_s is None
-            else self.last_time_s - self.first_time_s,
+            "duration_s": duration_s,
             "missing_s": t.missing_s,
             "gaps": t.gaps,
             "cells": self.layout["cells"] if self.layout else None,
@@ -250,7 +257,7 @@ class Analyzer:
                 "energy_charged_kwh": t.charge_wh / 1000.0,
                 "energy_discharged_kwh": t.discharge_wh / 1000.0,
             },
-            "equivalent_full_cycles": totals["discharge_ah"] / o.rated_capacity_ah,
+            "equivalent_full_cycles": efc,
             "cycle_depth_histogram": self._cycle_histogram(),
             **self._soc_report(provisional),
             "capacity_ah": capacity_ah,
@@ -262,6 +269,7 @@ class Analyzer:
             if estimate.get("as_of_s") is None
             else format_time(estimate.pop("as_of_s")),
             "capacity_detail": self._times(estimate),
+            **self._capacity_extras(capacity, capacity_ah, uncertainty, offset, efc, duration_s),
             "current_offset_a": estimate["current_offset_a"],
             "resistance_mohm": self.resistance.report(),
             "deep_discharge_events": self.deep.count,
@@ -293,6 +301,65 @@ class Analyzer:
         report["options"] = o.to_dict()
         return _jsonable(report)
 
+    def _capacity_extras(
+        self,
+        capacity: CapacityEstimator,
+        capacity_ah: float | None,
+        uncertainty: dict[str, Any] | None,
+        offset: float | None,
+        efc: float,
+        duration_s: float | None,
+    ) -> dict[str, Any]:
+        """The capacity's interval, its rated-basis value and its trend."""
+        o = self.options
+        out: dict[str, Any] = {
+            "capacity_interval_ah": None,
+            "capacity_uncertainty": uncertainty,
+            "capacity_rated_basis_ah": None,
+            "capacity_rated_basis_interval_ah": None,
+            "capacity_conditions": None,
+            "capacity_trend": None,
+        }
+        if uncertainty is not None:
+            out["capacity_interval_ah"] = uncertainty.pop("interval_ah")
+            correction = o.capacity_rate_correction_pct or 0.0
+            factor = 1.0 - correction / 100.0
+            out["capacity_conditions"] = {
+                "measured": "equilibrium capacity between anchors (rests, end of CV charge)",
+                "temperature_c": uncertainty["temperature_c"],
+                "rated_definition": "C/5 discharge at 25 degC (IEC 62620)",
+                "rate_correction_pct": correction,
+            }
+            if capacity_ah is not None:
+                half = 0.01 * math.hypot(
+                    uncertainty["half_width_pct"], RATE_CORRECTION_HALF_WIDTH_PCT
+                )
+                rated_basis = capacity_ah * factor
+                out["capacity_rated_basis_ah"] = rated_basis
+                out["capacity_rated_basis_interval_ah"] = [
+                    rated_basis * (1 - half),
+                    rated_basis * (1 + half),
+                ]
+        trend = capacity.trend(offset or 0.0)
+        if trend is not None and duration_s:
+            days = duration_s / 86400.0
+            per_day = trend.pop("ah_per_day")
+            low, high = trend.pop("ah_per_day_interval")
+            efc_per_day = efc / days if days > 0 else 0.0
+            trend["ah_per_year"] = 365.25 * per_day
+            trend["ah_per_year_interval"] = [365.25 * low, 365.25 * high]
+            trend["pct_of_rated_per_year"] = 100.0 * 365.25 * per_day / o.rated_capacity_ah
+            if efc_per_day > 0:
+                trend["ah_per_100_efc"] = 100.0 * per_day / efc_per_day
+                trend["ah_per_100_efc_interval"] = [
+                    100.0 * low / efc_per_day,
+                    100.0 * high / efc_per_day,
+                ]
+            else:
+                trend["ah_per_100_efc"] = trend["ah_per_100_efc_interval"] = None
+            out["capacity_trend"] = trend
+        return out
+
     def _temperature_coverage(self) -> dict[str, Any] | None:
         """How many cells the temperature data speak for, so that time-at-temperature
         figures can be read as what was measured, not what every cell saw."""
@@ -303,9 +370,13 @@ class Analyzer:
         pack_sensor = self.layout["temperature"]
         extremes = any(name.endswith("temp_c") for name in self.layout["extremes"])
         if probes >= cells or extremes:
-            covered, note = cells, (
-                "every cell has a probe" if probes >= cells else
-                "the BMS reports the extreme cell temperatures"
+            covered, note = (
+                cells,
+                (
+                    "every cell has a probe"
+                    if probes >= cells
+                    else "the BMS reports the extreme cell temperatures"
+                ),
             )
         else:
             covered = probes
@@ -412,6 +483,7 @@ class Analyzer:
                 "resistance": self.resistance.to_state(),
                 "cells": self.cells.to_state(),
                 "sign": self.sign.to_state(),
+                "chemistry": self.chemistry.to_state(),
                 "missing_values": dict(self.missing_values),
                 "duplicates_dropped": self.duplicates_dropped,
             }
@@ -441,6 +513,7 @@ class Analyzer:
         analyzer.cells = CellStats.from_state(o.load_current, o.rest_current, state["cells"])
         # Parts added after version 1 was written start empty when a version 1 state has none.
         analyzer.sign = SignEvidence.from_state(state.get("sign"))
+        analyzer.chemistry = ChemistryEvidence.from_state(state.get("chemistry"))
         analyzer.missing_values = dict(state.get("missing_values", {}))
         analyzer.duplicates_dropped = int(state.get("duplicates_dropped", 0))
         return analyzer

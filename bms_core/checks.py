@@ -20,9 +20,10 @@ is the textbook pulse-resistance relation (e.g. Plett, *Battery Management Syste
 Chemistry. The rested cell voltage of LFP/graphite never exceeds about 3.45 V (the top of
 its OCV curve) and the rested voltage of NMC/graphite stays above about 3.45 V down to a few
 percent SOC. A rested lowest cell above :data:`LFP_REST_CEILING_V` is therefore not LFP, and
-a rested highest cell that never reaches :data:`NMC_REST_FLOOR_V` is not NMC. A batch with at
-least :data:`CHEMISTRY_MIN_REST_SAMPLES` rested samples of which more than
-:data:`CHEMISTRY_REFUSE_SHARE` contradict the declared chemistry is refused.
+a rested highest cell that never reaches :data:`NMC_REST_FLOOR_V` is not NMC. Rested samples
+accumulate over batches; once there are :data:`CHEMISTRY_MIN_REST_SAMPLES`, a batch that
+makes more than :data:`CHEMISTRY_REFUSE_SHARE` of them contradict LFP (or every one of them
+contradict NMC) is refused.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from bms_core.columns import CURRENT, History
 
 SIGN_MIN_STEPS = 20
 SIGN_REVERSED_SHARE = 0.8
-LFP_REST_CEILING_V = 3.6
+LFP_REST_CEILING_V = 3.65
 NMC_REST_FLOOR_V = 3.45
 CHEMISTRY_MIN_REST_SAMPLES = 100
-CHEMISTRY_REFUSE_SHARE = 0.5
+CHEMISTRY_REFUSE_SHARE = 0.02
 
 
 @dataclass
@@ -50,9 +51,7 @@ class SignEvidence:
     consistent: int = 0
     reversed: int = 0
 
-    def votes(
-        self, history: History, step_min_a: float, step_max_dt_s: float
-    ) -> tuple[int, int]:
+    def votes(self, history: History, step_min_a: float, step_max_dt_s: float) -> tuple[int, int]:
         """(consistent, reversed) votes of one batch's steps; nothing is stored."""
         current = history.current_a
         if current.size < 2:
@@ -86,8 +85,7 @@ class SignEvidence:
         return {
             "steps_checked": total,
             "consistent_share": self.consistent / total if total else None,
-            "verified": total >= SIGN_MIN_STEPS
-            and self.consistent >= SIGN_REVERSED_SHARE * total,
+            "verified": total >= SIGN_MIN_STEPS and self.consistent >= SIGN_REVERSED_SHARE * total,
         }
 
     def to_state(self) -> dict[str, int]:
@@ -98,37 +96,64 @@ class SignEvidence:
         return cls() if state is None else cls(**state)
 
 
-def check_chemistry(
-    chemistry: str,
-    v_lo: npt.NDArray[np.float64],
-    v_hi: npt.NDArray[np.float64],
-    rest: npt.NDArray[np.bool_],
-) -> None:
-    """Refuse a batch whose rested cell voltages contradict the declared chemistry."""
-    if int(rest.sum()) < CHEMISTRY_MIN_REST_SAMPLES:
-        return
-    if chemistry == "LFP":
-        lowest = v_lo[rest]
-        lowest = lowest[np.isfinite(lowest)]
-        above = int((lowest > LFP_REST_CEILING_V).sum())
-        if lowest.size and above > CHEMISTRY_REFUSE_SHARE * lowest.size:
-            raise ValueError(
-                f"chemistry: the history does not look like LFP: at {above} of {lowest.size} "
-                f"rested samples even the lowest cell is above {LFP_REST_CEILING_V:g} V "
-                f"(median {float(np.median(lowest)):.3f} V), where no LFP cell rests. Pass the "
-                "pack's chemistry, e.g. chemistry='NMC'"
-            )
-    elif chemistry == "NMC":
-        highest = v_hi[rest]
-        highest = highest[np.isfinite(highest)]
-        below = int((highest < NMC_REST_FLOOR_V).sum())
-        if highest.size and below > CHEMISTRY_REFUSE_SHARE * highest.size and (
-            float(np.max(highest)) < NMC_REST_FLOOR_V
-        ):
-            raise ValueError(
-                f"chemistry: the history does not look like NMC: at every one of "
-                f"{highest.size} rested samples even the highest cell is below "
-                f"{NMC_REST_FLOOR_V:g} V (at most {float(np.max(highest)):.3f} V), the "
-                "voltage of an almost empty NMC cell. Pass the pack's chemistry, e.g. "
-                "chemistry='LFP'"
-            )
+@dataclass
+class ChemistryEvidence:
+    """Rested samples seen, and how many of them contradict the declared chemistry."""
+
+    rested: int = 0
+    contradicting: int = 0
+    extreme_v: float | None = None  # the highest rested lowest cell (LFP) / lowest highest (NMC)
+
+    def check(
+        self,
+        chemistry: str,
+        v_lo: npt.NDArray[np.float64],
+        v_hi: npt.NDArray[np.float64],
+        rest: npt.NDArray[np.bool_],
+    ) -> None:
+        """Add a batch's rested samples, or refuse it if they then contradict the chemistry."""
+        if not rest.any():
+            return
+        if chemistry == "LFP":
+            values = v_lo[rest]
+            values = values[np.isfinite(values)]
+            contradicting = int((values > LFP_REST_CEILING_V).sum())
+            extreme = float(values.max()) if values.size else None
+            pick = max
+        else:
+            values = v_hi[rest]
+            values = values[np.isfinite(values)]
+            contradicting = int((values < NMC_REST_FLOOR_V).sum())
+            extreme = float(values.min()) if values.size else None
+            pick = min
+        rested = self.rested + int(values.size)
+        total_contradicting = self.contradicting + contradicting
+        if extreme is not None:
+            extreme = extreme if self.extreme_v is None else pick(self.extreme_v, extreme)
+        if rested >= CHEMISTRY_MIN_REST_SAMPLES:
+            if chemistry == "LFP" and total_contradicting > CHEMISTRY_REFUSE_SHARE * rested:
+                raise ValueError(
+                    f"chemistry: the history does not look like LFP: at {total_contradicting} "
+                    f"of {rested} rested samples even the lowest cell is above "
+                    f"{LFP_REST_CEILING_V:g} V (up to {extreme:.3f} V), where no LFP cell "
+                    "rests. Pass the pack's chemistry, e.g. chemistry='NMC'"
+                )
+            if chemistry == "NMC" and total_contradicting == rested:
+                raise ValueError(
+                    f"chemistry: the history does not look like NMC: at every one of {rested} "
+                    f"rested samples even the highest cell is below {NMC_REST_FLOOR_V:g} V "
+                    f"(at most {extreme:.3f} V), the voltage of an almost empty NMC cell. "
+                    "Pass the pack's chemistry, e.g. chemistry='LFP'"
+                )
+        self.rested, self.contradicting, self.extreme_v = rested, total_contradicting, extreme
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "rested": self.rested,
+            "contradicting": self.contradicting,
+            "extreme_v": self.extreme_v,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> ChemistryEvidence:
+        return cls() if state is None else cls(**state)

@@ -31,6 +31,7 @@ CHEMISTRIES: dict[str, dict[str, Any]] = {
         "ocv_table": GENERIC_LFP_OCV,
         "ocv_low_knee_pct": 15.0,
         "ocv_high_knee_pct": 95.0,
+        "capacity_rate_correction_pct": 2.0,
     },
     # A sloped curve: a rested voltage gives SOC almost everywhere, so the "knees" are set
     # so that only the middle 40-60 % (least steep, most hysteresis) is left out.
@@ -43,6 +44,7 @@ CHEMISTRIES: dict[str, dict[str, Any]] = {
         "ocv_table": GENERIC_NMC_OCV,
         "ocv_low_knee_pct": 40.0,
         "ocv_high_knee_pct": 60.0,
+        "capacity_rate_correction_pct": 1.5,
     },
 }
 CURRENT_SIGNS = (1, -1)
@@ -85,6 +87,8 @@ class AnalysisOptions:
     capacity_max_pair_h: float = 72.0
     capacity_recent_pairs: int = 10
     closure_min_h: float = 12.0
+    # Equilibrium (anchor) capacity minus this % is the rated-basis (C/5, 25 degC) capacity.
+    capacity_rate_correction_pct: float | None = None
     # Rainflow histogram.
     cycle_bin_pct: float = 10.0
     min_cycle_depth_pct: float = 1.0
@@ -170,6 +174,12 @@ class AnalysisOptions:
 
     def _or_c_rate(self, value: float | None, c_rate: float) -> float:
         return c_rate * self.rated_capacity_ah if value is None else value
+
+    @property
+    def ocv_table_is_generic(self) -> bool:
+        """Whether the OCV table is the chemistry's generic one (not the cell maker's)."""
+        generic = CHEMISTRIES[self.chemistry]["ocv_table"]
+        return tuple(tuple(p) for p in self.ocv_table) == tuple(tuple(p) for p in generic)
 
     def ocv(self) -> OcvCurve:
         return OcvCurve.from_table(

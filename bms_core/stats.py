@@ -52,3 +52,29 @@ def histogram_percentile(counts: dict[int, int], bin_width: float, fraction: flo
     cumulative = np.cumsum([counts[b] for b in bins.tolist()])
     position = int(np.searchsorted(cumulative, fraction * cumulative[-1]))
     return float((bins[min(position, bins.size - 1)] + 1) * bin_width)
+
+
+def theil_sen(
+    x: npt.ArrayLike, y: npt.ArrayLike, z: float = 1.959964
+) -> tuple[float, float, float, float]:
+    """(slope, slope low, slope high, intercept): Theil-Sen line with its rank-based interval.
+
+    The slope is the median of the slopes of every pair of points (Theil 1950, Sen 1968); its
+    confidence interval takes the order statistics of those slopes at (N -+ z sqrt(Var S)) / 2,
+    Var S = n (n - 1) (2 n + 5) / 18 (Kendall's S without ties; Sen, J. Am. Stat. Assoc. 63
+    (1968) 1379, eq. 2.6). The intercept is the median of y - slope x.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    i, j = np.triu_indices(xs.size, k=1)
+    dx = xs[j] - xs[i]
+    ok = dx != 0
+    slopes = np.sort((ys[j] - ys[i])[ok] / dx[ok])
+    n, m = xs.size, slopes.size
+    if m == 0:
+        return 0.0, 0.0, 0.0, float(np.median(ys))
+    slope = float(np.median(slopes))
+    c = z * np.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    lower = int(np.clip(np.floor((m - c) / 2.0), 0, m - 1))
+    upper = int(np.clip(np.ceil((m + c) / 2.0), 0, m - 1))
+    return slope, float(slopes[lower]), float(slopes[upper]), float(np.median(ys - slope * xs))
