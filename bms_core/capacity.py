@@ -70,7 +70,7 @@ import numpy as np
 
 from bms_core.anchors import Anchor
 from bms_core.options import AnalysisOptions
-from bms_core.stats import theil_sen, weighted_median
+from bms_core.stats import isotonic, theil_sen, weighted_median
 
 MAX_ANCHORS = 200
 MAX_PAIRS = 1000
@@ -254,6 +254,8 @@ class CapacityEstimator:
                 continue
             hours = (rest.time_s - partner.time_s) / 3600.0
             soc = partner.soc_pct + 100.0 * (rest.ah - partner.ah - offset_a * hours) / capacity
+            # Nothing rests above a full charge (the BMS balances every cell to it).
+            soc = min(soc, 100.0)
             self.learned.append(
                 LearnedPoint(rest.time_s, rest.kind, rest.volts, soc, max(sigma, LEARNED_FLOOR_PCT))
             )
@@ -269,7 +271,7 @@ class CapacityEstimator:
         volts = np.array([p.volts for p in points])
         soc = np.array([p.soc_pct for p in points])
         order = np.argsort(volts, kind="stable")
-        volts, soc = volts[order], np.maximum.accumulate(soc[order])
+        volts, soc = volts[order], isotonic(soc[order])
         return volts, soc, float(np.median([p.sigma_pct for p in points]))
 
     def _reread(self, anchor: Anchor) -> Anchor:

@@ -17,13 +17,14 @@ batches, and a batch that would tip them is refused before anything of it is ana
 is the textbook pulse-resistance relation (e.g. Plett, *Battery Management Systems* vol. 1,
 2015, ch. 2, the R0 term of the equivalent-circuit model).
 
-Chemistry. The rested cell voltage of LFP/graphite never exceeds about 3.45 V (the top of
-its OCV curve) and the rested voltage of NMC/graphite stays above about 3.45 V down to a few
-percent SOC. A rested lowest cell above :data:`LFP_REST_CEILING_V` is therefore not LFP, and
-a rested highest cell that never reaches :data:`NMC_REST_FLOOR_V` is not NMC. Rested samples
-accumulate over batches; once there are :data:`CHEMISTRY_MIN_REST_SAMPLES`, a batch that
-makes more than :data:`CHEMISTRY_REFUSE_SHARE` of them contradict LFP (or every one of them
-contradict NMC) is refused.
+Chemistry. The rested cell voltage of LFP/graphite never exceeds about 3.5 V (the top of its
+OCV curve), while NMC/graphite rests above 3.6 V from about 15 % SOC up. Rested samples
+accumulate over batches. An LFP pack is refused once more than
+:data:`CHEMISTRY_REFUSE_SHARE` of at least :data:`CHEMISTRY_MIN_REST_SAMPLES` rested samples
+have even the lowest cell above :data:`LFP_REST_CEILING_V` (no LFP cell can rest there); an
+NMC pack once :data:`NMC_MIN_REST_SAMPLES` rested samples never had the highest cell above
+:data:`NMC_REST_CEILING_OF_LFP_V` (an NMC pack that was never more than nearly empty at
+rest is far more likely an LFP pack).
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ from bms_core.columns import CURRENT, History
 SIGN_MIN_STEPS = 20
 SIGN_REVERSED_SHARE = 0.8
 LFP_REST_CEILING_V = 3.65
-NMC_REST_FLOOR_V = 3.45
 CHEMISTRY_MIN_REST_SAMPLES = 100
 CHEMISTRY_REFUSE_SHARE = 0.02
+# An NMC pack rests above this (about 15 % SOC) whenever it is more than nearly empty.
+NMC_REST_CEILING_OF_LFP_V = 3.6
+NMC_MIN_REST_SAMPLES = 5000
 
 
 @dataclass
@@ -123,9 +126,9 @@ class ChemistryEvidence:
         else:
             values = v_hi[rest]
             values = values[np.isfinite(values)]
-            contradicting = int((values < NMC_REST_FLOOR_V).sum())
-            extreme = float(values.min()) if values.size else None
-            pick = min
+            contradicting = int((values < NMC_REST_CEILING_OF_LFP_V).sum())
+            extreme = float(values.max()) if values.size else None
+            pick = max
         rested = self.rested + int(values.size)
         total_contradicting = self.contradicting + contradicting
         if extreme is not None:
@@ -138,12 +141,16 @@ class ChemistryEvidence:
                     f"{LFP_REST_CEILING_V:g} V (up to {extreme:.3f} V), where no LFP cell "
                     "rests. Pass the pack's chemistry, e.g. chemistry='NMC'"
                 )
-            if chemistry == "NMC" and total_contradicting == rested:
+            if (
+                chemistry == "NMC"
+                and rested >= NMC_MIN_REST_SAMPLES
+                and total_contradicting == rested
+            ):
                 raise ValueError(
-                    f"chemistry: the history does not look like NMC: at every one of {rested} "
-                    f"rested samples even the highest cell is below {NMC_REST_FLOOR_V:g} V "
-                    f"(at most {extreme:.3f} V), the voltage of an almost empty NMC cell. "
-                    "Pass the pack's chemistry, e.g. chemistry='LFP'"
+                    f"chemistry: the history does not look like NMC: in {rested} rested "
+                    f"samples the highest cell never rose above {NMC_REST_CEILING_OF_LFP_V:g} V "
+                    f"(at most {extreme:.3f} V): an NMC pack rests there only below about 15 % "
+                    "SOC, an LFP pack always. Pass the pack's chemistry, e.g. chemistry='LFP'"
                 )
         self.rested, self.contradicting, self.extreme_v = rested, total_contradicting, extreme
 

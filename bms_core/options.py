@@ -38,8 +38,8 @@ CHEMISTRIES: dict[str, dict[str, Any]] = {
     "NMC": {
         "min_cell_v": 2.5,
         "max_cell_v": 4.25,
-        "full_cell_v": 4.15,
-        "full_rearm_cell_v": 4.05,
+        "full_cell_v": 4.18,
+        "full_rearm_cell_v": 4.10,
         "empty_cell_v": 3.3,
         "ocv_table": GENERIC_NMC_OCV,
         "ocv_low_knee_pct": 40.0,

@@ -78,3 +78,18 @@ def theil_sen(
     lower = int(np.clip(np.floor((m - c) / 2.0), 0, m - 1))
     upper = int(np.clip(np.ceil((m + c) / 2.0), 0, m - 1))
     return slope, float(slopes[lower]), float(slopes[upper]), float(np.median(ys - slope * xs))
+
+
+def isotonic(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The non-decreasing sequence nearest to ``values`` in least squares (pool adjacent
+    violators, Barlow et al., *Statistical Inference under Order Restrictions*, 1972)."""
+    blocks: list[list[float]] = []  # [mean, count]
+    for value in np.asarray(values, dtype=np.float64).tolist():
+        blocks.append([value, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean, count = blocks.pop()
+            previous = blocks[-1]
+            total = previous[1] + count
+            previous[0] = (previous[0] * previous[1] + mean * count) / total
+            previous[1] = total
+    return np.concatenate([np.full(int(count), mean) for mean, count in blocks])
