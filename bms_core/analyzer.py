@@ -22,6 +22,7 @@ from bms_core import alerts
 from bms_core.anchors import AnchorDetector
 from bms_core.block import Block, Sample, make_block
 from bms_core.capacity import RATE_CORRECTION_HALF_WIDTH_PCT, CapacityEstimator
+from bms_core.cellcapacity import CellCapacity
 from bms_core.cellstats import CellStats
 from bms_core.checks import ChemistryEvidence, SignEvidence
 from bms_core.columns import (
@@ -72,6 +73,7 @@ class Analyzer:
         self.cells = CellStats(o.load_current, o.rest_current)
         self.sign = SignEvidence()
         self.chemistry = ChemistryEvidence()
+        self.cell_capacity = CellCapacity()
         self.missing_values: dict[str, int] = {}
         self.duplicates_dropped = 0
 
@@ -183,6 +185,9 @@ class Analyzer:
         rebases: list[tuple[int, SocBase]] = []
         for detected in self.detector.detect(block, counter, gaps):
             anchor = self.capacity.add(detected)
+            self.cell_capacity.add(
+                anchor, self.detector.ocv, self.capacity.learned_curve("rest_low")
+            )
             estimate = self.capacity.estimate()
             capacity = estimate["value_ah"] or o.rated_capacity_ah
             offset = estimate["current_offset_a"] or 0.0
@@ -291,8 +296,10 @@ class Analyzer:
         report["temperature_spread_c"] = cells["temperature_spread_c"]
         report["lowest_cell"] = cells["lowest_cell"]
         report["lowest_cell_share"] = cells["lowest_cell_share"]
+        report["cell_capacity"] = self.cell_capacity.report()
         report["alerts"] = (
-            alerts.resistance_alerts(self.resistance, o)
+            alerts.capacity_cell_alerts(self.cell_capacity, o)
+            + alerts.resistance_alerts(self.resistance, o)
             + alerts.load_alerts(self.cells, o)
             + alerts.temperature_alerts(self.cells, o)
             + alerts.event_alerts(report, o)
@@ -484,6 +491,7 @@ class Analyzer:
                 "cells": self.cells.to_state(),
                 "sign": self.sign.to_state(),
                 "chemistry": self.chemistry.to_state(),
+                "cell_capacity": self.cell_capacity.to_state(),
                 "missing_values": dict(self.missing_values),
                 "duplicates_dropped": self.duplicates_dropped,
             }
@@ -514,6 +522,7 @@ class Analyzer:
         # Parts added after version 1 was written start empty when a version 1 state has none.
         analyzer.sign = SignEvidence.from_state(state.get("sign"))
         analyzer.chemistry = ChemistryEvidence.from_state(state.get("chemistry"))
+        analyzer.cell_capacity = CellCapacity.from_state(state.get("cell_capacity"))
         analyzer.missing_values = dict(state.get("missing_values", {}))
         analyzer.duplicates_dropped = int(state.get("duplicates_dropped", 0))
         return analyzer

@@ -27,6 +27,7 @@ smaller one. The full anchor needs no table at all: it is the end of a CV charge
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,10 +67,12 @@ class Anchor:
     index: int = -1  # sample in the batch from which it applies (-1: before the batch)
     temp_c: float | None = None  # mean of the hottest and coldest reading at the anchor
     soc_source: str = "table"  # "charge" (full), "table" (OCV table) or "learned" (own curve)
+    # Every cell's rested voltage (rest anchors only; not kept in the state).
+    cells_v: tuple[float, ...] = ()
 
     def to_state(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["index"]
+        del out["index"], out["cells_v"]
         return out
 
     @classmethod
@@ -89,6 +92,7 @@ class RestPoint:
     hi_cell: int | None
     gaps: int
     temp_c: float | None = None
+    cells_v: tuple[float, ...] = ()
 
 
 @dataclass
@@ -112,6 +116,11 @@ class AnchorDetector:
     def __post_init__(self) -> None:
         self._ocv: OcvCurve = self.options.ocv()
         self._generic = self.options.ocv_table_is_generic
+
+    @property
+    def ocv(self) -> OcvCurve:
+        """The OCV table the anchors are read on."""
+        return self._ocv
 
     def _sigma_v(self, kind: str, own_curve_sigma_v: float) -> float:
         if not self._generic:
@@ -259,6 +268,7 @@ class AnchorDetector:
             gaps=point.gaps,
             index=index,
             temp_c=point.temp_c,
+            cells_v=point.cells_v,
         )
 
     @staticmethod
@@ -274,6 +284,7 @@ class AnchorDetector:
             hi_cell=block.extreme_cell(k, lowest=False),
             gaps=int(gaps[k]),
             temp_c=_temperature_at(block, k),
+            cells_v=tuple(float(c[k]) for c in block.cells),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -295,7 +306,16 @@ class AnchorDetector:
             cutoff_armed=state["cutoff_armed"],
             in_rest=state["in_rest"],
             rest_start_s=state["rest_start_s"],
-            rest_last=None if rest_last is None else RestPoint(**rest_last),
+            rest_last=None
+            if rest_last is None
+            else RestPoint(
+                **{
+                    **rest_last,
+                    "cells_v": tuple(
+                        math.nan if v is None else float(v) for v in rest_last.get("cells_v", ())
+                    ),
+                }
+            ),
             counts=dict(state["counts"]),
         )
 

@@ -263,7 +263,7 @@ class CapacityEstimator:
         del self.learned[:-MAX_LEARNED]
         return learned
 
-    def _curve(self, kind: str) -> tuple[np.ndarray, np.ndarray, float] | None:
+    def learned_curve(self, kind: str) -> tuple[np.ndarray, np.ndarray, float] | None:
         """The learned (volts, SOC) points of one kind, sorted and monotone, and their sigma."""
         points = [p for p in self.learned if p.kind == kind][-RECENT_LEARNED:]
         if not points:
@@ -278,7 +278,7 @@ class CapacityEstimator:
         """A rest anchor's SOC from the learned curve when its voltage lies on it."""
         if not anchor.kind.startswith("rest"):
             return anchor
-        curve = self._curve(anchor.kind)
+        curve = self.learned_curve(anchor.kind)
         if curve is None:
             return anchor
         volts, soc, sigma = curve

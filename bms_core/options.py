@@ -108,6 +108,7 @@ class AnalysisOptions:
     alert_hot_cell_c: float = 3.0
     alert_temp_spread_c: float = 5.0
     alert_window_days: float = 60.0
+    alert_capacity_low_pct: float = 5.0
 
     def __post_init__(self) -> None:
         if self.chemistry not in CHEMISTRIES:

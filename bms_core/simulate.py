@@ -107,7 +107,7 @@ class _Pack:
     capacity0_ah: FloatArray
     r0_ohm: FloatArray
     temp_offset_c: FloatArray
-    weak: int | None  # 0-based
+    weak: tuple[int, ...]  # 0-based
     weak_capacity_loss: float = 0.08
     weak_capacity_tau_d: float = 20.0
     weak_resistance_rise: float = 0.8
@@ -121,15 +121,15 @@ class _Pack:
         healthy = self.capacity0_ah * (
             1.0 - self.calendar_fade_per_day * day - self.cycle_fade_per_efc * efc
         )
-        if self.weak is not None:
-            loss = self.weak_capacity_loss * (1.0 - math.exp(-day / self.weak_capacity_tau_d))
-            healthy[self.weak] *= 1.0 - loss
+        loss = self.weak_capacity_loss * (1.0 - math.exp(-day / self.weak_capacity_tau_d))
+        for weak in self.weak:
+            healthy[weak] *= 1.0 - loss
         return healthy
 
     def resistance_growth(self, day: float) -> FloatArray:
         growth = np.full(self.r0_ohm.size, 1.0 + self.resistance_growth_per_day * day)
-        if self.weak is not None:
-            growth[self.weak] *= 1.0 + self.weak_resistance_rise * (
+        for weak in self.weak:
+            growth[weak] *= 1.0 + self.weak_resistance_rise * (
                 1.0 - math.exp(-day / self.weak_resistance_tau_d)
             )
         return growth
@@ -166,7 +166,8 @@ class SimulationSettings:
     cells: int = 16
     capacity_ah: float = 100.0
     start: str = "2024-01-08T00:00:00Z"
-    weak_cell: int | None | Literal["random"] = "random"
+    weak_cell: int | tuple[int, ...] | None | Literal["random"] = "random"
+    weak_resistance_rise: float = 0.8  # relative; 0: the weak cell(s) lose capacity only
     gaps: bool = True
     min_soc_pct: float = 10.0
     force_full_days: float = 10.0
@@ -192,13 +193,14 @@ class _Simulator:
         cap = settings.capacity_ah
         weak = settings.weak_cell
         if weak == "random":
-            weak_index: int | None = int(self.rng.integers(n))
+            weak_index: tuple[int, ...] = (int(self.rng.integers(n)),)
         elif weak is None:
-            weak_index = None
+            weak_index = ()
         else:
-            if not 1 <= weak <= n:
+            cells = (weak,) if isinstance(weak, int) else tuple(weak)
+            if not all(1 <= w <= n for w in cells):
                 raise ValueError(f"weak_cell: between 1 and {n}")
-            weak_index = weak - 1
+            weak_index = tuple(w - 1 for w in cells)
         if settings.chemistry not in SIM_CHEMISTRY:
             raise ValueError(f"chemistry: one of {', '.join(SIM_CHEMISTRY)}")
         self.limits = SIM_CHEMISTRY[settings.chemistry]
@@ -208,6 +210,7 @@ class _Simulator:
             r0_ohm=(0.045 / cap) * (1.0 + settings.resistance_spread * self.rng.standard_normal(n)),
             temp_offset_c=0.8 * self.rng.standard_normal(n),
             weak=weak_index,
+            weak_resistance_rise=settings.weak_resistance_rise,
         )
         self.offset_a = (
             settings.current_offset_a
@@ -550,7 +553,8 @@ class _Simulator:
                 "start": s.start,
                 "min_soc_pct": s.min_soc_pct,
             },
-            "weak_cell": None if pack.weak is None else pack.weak + 1,
+            "weak_cell": pack.weak[0] + 1 if len(pack.weak) == 1 else None,
+            "weak_cells": [w + 1 for w in pack.weak],
             "capacity_ah": {
                 "pack": float(capacity_end.min()),
                 "cells": capacity_end.tolist(),
@@ -648,7 +652,7 @@ def simulate_history(
     cells: int = 16,
     capacity_ah: float = 100.0,
     start: str = "2024-01-08T00:00:00Z",
-    weak_cell: int | None | Literal["random"] = "random",
+    weak_cell: int | tuple[int, ...] | None | Literal["random"] = "random",
     gaps: bool = True,
     current_offset_a: float | None = None,
     harmful_events: bool = True,
@@ -659,10 +663,12 @@ def simulate_history(
     capacity_spread: float = 0.004,
     resistance_spread: float = 0.05,
     min_soc_pct: float = 10.0,
+    weak_resistance_rise: float = 0.8,
 ) -> tuple[dict[str, FloatArray], dict[str, Any]]:
     """A simulated history (columns as :func:`bms_core.read_csv` returns them) and its truth.
 
-    ``weak_cell``: "random" (one weakening cell chosen by the seed), a 1-based cell, or None
+    ``weak_cell``: "random" (one weakening cell chosen by the seed), a 1-based cell, a tuple
+    of them, or None
     for a healthy pack. ``harmful_events=False`` leaves out the abuse: no backup nights run
     down to the BMS protection and no cell overshooting at the end of a charge. The other
     options are those of :class:`SimulationSettings` (see the module docstring).
@@ -685,6 +691,7 @@ def simulate_history(
         capacity_spread=capacity_spread,
         resistance_spread=resistance_spread,
         min_soc_pct=min_soc_pct,
+        weak_resistance_rise=weak_resistance_rise,
     )
     simulator = _Simulator(settings)
     measured_days, true_days = [], []
