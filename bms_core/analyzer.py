@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bms_core import alerts
-from bms_core.anchors import AnchorDetector
+from bms_core import alerts, performance
+from bms_core.anchors import Anchor, AnchorDetector
 from bms_core.block import Block, Sample, make_block
 from bms_core.capacity import RATE_CORRECTION_HALF_WIDTH_PCT, CapacityEstimator
 from bms_core.cellcapacity import CellCapacity
@@ -34,6 +34,7 @@ from bms_core.columns import (
     format_time,
     validate,
 )
+from bms_core.efficiency import EfficiencyTracker, Mark
 from bms_core.events import ExcursionCounter
 from bms_core.options import AnalysisOptions
 from bms_core.rainflow import RainflowCounter
@@ -74,6 +75,7 @@ class Analyzer:
         self.sign = SignEvidence()
         self.chemistry = ChemistryEvidence()
         self.cell_capacity = CellCapacity()
+        self.efficiency = EfficiencyTracker()
         self.missing_values: dict[str, int] = {}
         self.duplicates_dropped = 0
 
@@ -174,6 +176,7 @@ class Analyzer:
             o.chemistry, block.v_lo, block.v_hi, np.abs(block.current_a) <= o.rest_current
         )
         gaps_before = self.throughput.gaps
+        totals_before = self.throughput.totals()
         counter, gap_count = self.throughput.update(block)
         gaps = gaps_before + gap_count
         self.soc.start(
@@ -183,7 +186,11 @@ class Analyzer:
         self.over.update(block, block.v_hi)
 
         rebases: list[tuple[int, SocBase]] = []
-        for detected in self.detector.detect(block, counter, gaps):
+        detected_anchors = self.detector.detect(block, counter, gaps)
+        self._mark_full_charges(block, detected_anchors, totals_before)
+        rest = np.abs(block.current_a) <= o.rest_current
+        self.efficiency.add_rest_currents(block.current_a[rest])
+        for detected in detected_anchors:
             anchor = self.capacity.add(detected)
             self.cell_capacity.add(
                 anchor, self.detector.ocv, self.capacity.learned_curve("rest_low")
@@ -200,6 +207,19 @@ class Analyzer:
         self.resistance.update(block)
         self.cells.update(block)
         self._remember(block)
+
+    def _mark_full_charges(
+        self, block: Block, anchors: list[Anchor], before: dict[str, float]
+    ) -> None:
+        full = [a for a in anchors if a.kind == "full" and a.index >= 0]
+        if not full:
+            return
+        totals = self.throughput.totals_at(block, [a.index for a in full], before)
+        for anchor, at in zip(full, totals, strict=True):
+            self.efficiency.add_mark(
+                Mark(time_s=anchor.time_s, gaps=anchor.gaps, net_ah=anchor.ah, **at),
+                self.options.closure_min_h,
+            )
 
     def _remember(self, block: Block) -> None:
         self.carried = block.last_samples()
@@ -297,6 +317,7 @@ class Analyzer:
         report["lowest_cell"] = cells["lowest_cell"]
         report["lowest_cell_share"] = cells["lowest_cell_share"]
         report["cell_capacity"] = self.cell_capacity.report()
+        report.update(self._annex_vii(report))
         report["alerts"] = (
             alerts.capacity_cell_alerts(self.cell_capacity, o)
             + alerts.resistance_alerts(self.resistance, o)
@@ -307,6 +328,30 @@ class Analyzer:
         )
         report["options"] = o.to_dict()
         return _jsonable(report)
+
+    def _annex_vii(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Resistance at 25 degC, power capability and usable energy (Annex VII point 4)."""
+        o = self.options
+        series = self._series_cells if self.layout is not None else int(o.series_cells or 1)
+        resistance = performance.resistance_at_reference(self.resistance.all_days())
+        power = performance.power_capability(o, series, resistance)
+        energy = performance.usable_energy(
+            o,
+            series,
+            report["capacity_rated_basis_ah"],
+            report["capacity_rated_basis_interval_ah"],
+            resistance,
+        )
+        resistance = {k: v for k, v in resistance.items() if not k.startswith("_")}
+        offset = report["current_offset_a"]
+        offset_sigma = (0.0005 if offset is not None else 0.002) * o.rated_capacity_ah
+        return {
+            "resistance_25c_mohm": resistance,
+            "power_capability_w": power,
+            "usable_energy_kwh": energy,
+            "round_trip_efficiency": self.efficiency.efficiency(o, series, offset, offset_sigma),
+            "self_discharge": self.efficiency.self_discharge(o),
+        }
 
     def _capacity_extras(
         self,
@@ -492,6 +537,7 @@ class Analyzer:
                 "sign": self.sign.to_state(),
                 "chemistry": self.chemistry.to_state(),
                 "cell_capacity": self.cell_capacity.to_state(),
+                "efficiency": self.efficiency.to_state(),
                 "missing_values": dict(self.missing_values),
                 "duplicates_dropped": self.duplicates_dropped,
             }
@@ -523,6 +569,7 @@ class Analyzer:
         analyzer.sign = SignEvidence.from_state(state.get("sign"))
         analyzer.chemistry = ChemistryEvidence.from_state(state.get("chemistry"))
         analyzer.cell_capacity = CellCapacity.from_state(state.get("cell_capacity"))
+        analyzer.efficiency = EfficiencyTracker.from_state(state.get("efficiency"))
         analyzer.missing_values = dict(state.get("missing_values", {}))
         analyzer.duplicates_dropped = int(state.get("duplicates_dropped", 0))
         return analyzer

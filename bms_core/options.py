@@ -109,6 +109,10 @@ class AnalysisOptions:
     alert_temp_spread_c: float = 5.0
     alert_window_days: float = 60.0
     alert_capacity_low_pct: float = 5.0
+    # Power capability: the pack's current limits (default 1 C) and the BMS's own draw.
+    max_discharge_current_a: float | None = None
+    max_charge_current_a: float | None = None
+    bms_consumption_a: float | None = None  # known draw not seen by the sensor; None: unknown
 
     def __post_init__(self) -> None:
         if self.chemistry not in CHEMISTRIES:
@@ -170,6 +174,14 @@ class AnalysisOptions:
         return max(2.0, 0.25 * self.step_min)
 
     @property
+    def max_discharge_current(self) -> float:
+        return self._or_c_rate(self.max_discharge_current_a, 1.0)
+
+    @property
+    def max_charge_current(self) -> float:
+        return self._or_c_rate(self.max_charge_current_a, 1.0)
+
+    @property
     def load_current(self) -> float:
         return self._or_c_rate(self.load_current_a, 0.1)
 
@@ -201,6 +213,8 @@ class AnalysisOptions:
             step_min_a=self.step_min,
             step_steady_a=self.step_steady,
             load_current_a=self.load_current,
+            max_discharge_current_a=self.max_discharge_current,
+            max_charge_current_a=self.max_charge_current,
         )
         return out
 

@@ -77,6 +77,30 @@ def drift_per_30_days(
     return math.expm1(30.0 * slope), use_temperature
 
 
+# A fitted activation temperature B (K) outside this range is noise, not Arrhenius.
+PLAUSIBLE_B_K = (500.0, 8000.0)
+
+
+def arrhenius_b(days: list[DailyResistance]) -> float | None:
+    """B (K) of R = R0 exp(B / T) fitted with a time trend, or None without the evidence.
+
+    The same least-squares fit as :func:`drift_per_30_days` (ln R against time and 1/T); the
+    1/T coefficient is B. Needs enough days spanning at least a few kelvin.
+    """
+    rows = [d for d in days if d.temp_c is not None and d.pack_mohm > 0]
+    if len(rows) < MIN_DAYS_WITH_TEMPERATURE:
+        return None
+    temps = np.array([d.temp_c for d in rows], dtype=np.float64)
+    if float(np.ptp(temps)) < MIN_TEMPERATURE_SPAN_K:
+        return None
+    x = np.array([d.day for d in rows], dtype=np.float64)
+    y = np.log([d.pack_mohm for d in rows])
+    inverse_t = 1.0 / (temps + KELVIN)
+    design = np.column_stack((np.ones_like(x), x - x.mean(), inverse_t - inverse_t.mean()))
+    b_k = float(np.linalg.lstsq(design, y, rcond=None)[0][2])
+    return b_k if PLAUSIBLE_B_K[0] <= b_k <= PLAUSIBLE_B_K[1] else None
+
+
 def _relative_to_median(cells: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Each day's cell values over that day's median cell; days without a positive median
     (no voltage response at all) are left out."""
