@@ -33,7 +33,7 @@ from bms_core.columns import TIMESTAMP, parse_timestamps
 _GZIP_MAGIC = b"\x1f\x8b"
 _LOADTXT_FIELD = re.compile(r"could not convert string '(.*)' to \w+ at row (\d+), column (\d+)")
 _DELIMITERS = (",", ";", "\t")
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 50_000
 # What a damaged gzip stream raises while it is read.
 _DAMAGED = (EOFError, gzip.BadGzipFile, zlib.error)
 

@@ -53,6 +53,7 @@ MAX_SELF_DISCHARGE_HALF_WIDTH_PCT_MONTH = 3.0
 HOURS_PER_MONTH = 720.0
 Z95 = 1.959964
 NOMINAL_CELL_V = {"LFP": 3.2, "NMC": 3.7}
+PLAUSIBLE_EFFICIENCY = (0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,14 @@ class EfficiencyTracker:
         offset_part = (offset_sigma_a if offset_a is not None else 2 * offset_sigma_a) * hours
         offset_part *= mean_v / e_in
         half = Z95 * math.hypot(scatter, offset_part * ratio)
+        if not PLAUSIBLE_EFFICIENCY[0] <= ratio <= PLAUSIBLE_EFFICIENCY[1]:
+            # More energy out than in (or almost none) between equal states: the closures are
+            # not what they seem (a full anchor that was not full, a history pieced together).
+            out["reason"] = (
+                f"the stretches between full charges give {100 * ratio:.1f} %, which no battery "
+                "does: the full charges do not mark equal states in this history"
+            )
+            return out
         out.update(pct=100.0 * ratio, interval_pct=[100.0 * (ratio - half), 100.0 * (ratio + half)])
         first = useful[:FIRST]
         if len(useful) >= FIRST + RECENT // 2 and first[-1].time_s < recent[0].time_s:
