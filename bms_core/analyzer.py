@@ -34,7 +34,7 @@ from bms_core.columns import (
     format_time,
     validate,
 )
-from bms_core.efficiency import EfficiencyTracker, Mark
+from bms_core.efficiency import EfficiencyTracker, Mark, Totals
 from bms_core.events import ExcursionCounter
 from bms_core.options import AnalysisOptions
 from bms_core.rainflow import RainflowCounter
@@ -217,7 +217,7 @@ class Analyzer:
         totals = self.throughput.totals_at(block, [a.index for a in full], before)
         for anchor, at in zip(full, totals, strict=True):
             self.efficiency.add_mark(
-                Mark(time_s=anchor.time_s, gaps=anchor.gaps, net_ah=anchor.ah, **at),
+                Mark(anchor.time_s, anchor.gaps, Totals(net_ah=anchor.ah, **at)),
                 self.options.closure_min_h,
             )
 

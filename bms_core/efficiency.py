@@ -37,7 +37,7 @@ applied to field closures.)
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -57,11 +57,9 @@ PLAUSIBLE_EFFICIENCY = (0.5, 1.0)
 
 
 @dataclass(frozen=True)
-class Mark:
-    """Running totals at a full anchor."""
+class Totals:
+    """Running totals of the throughput (:mod:`bms_core.throughput`), or their differences."""
 
-    time_s: float
-    gaps: int
     net_ah: float  # the coulomb counter (all current, no dead band)
     charge_ah: float
     discharge_ah: float
@@ -70,18 +68,25 @@ class Mark:
     charging_h: float
     discharging_h: float
 
+    def minus(self, other: Totals) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(Totals)}
+
 
 @dataclass(frozen=True)
-class EnergyClosure:
+class Mark:
+    """Running totals at a full anchor."""
+
     time_s: float
-    span_h: float
-    net_ah: float
-    charge_ah: float
-    discharge_ah: float
-    charge_wh: float
-    discharge_wh: float
-    charging_h: float
-    discharging_h: float
+    gaps: int
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class EnergyClosure(Totals):
+    """What flowed between two full charges."""
+
+    time_s: float = 0.0
+    span_h: float = 0.0
 
 
 @dataclass
@@ -109,15 +114,7 @@ class EfficiencyTracker:
         if span_h < closure_min_h:
             return
         closure = EnergyClosure(
-            time_s=mark.time_s,
-            span_h=span_h,
-            net_ah=mark.net_ah - previous.net_ah,
-            charge_ah=mark.charge_ah - previous.charge_ah,
-            discharge_ah=mark.discharge_ah - previous.discharge_ah,
-            charge_wh=mark.charge_wh - previous.charge_wh,
-            discharge_wh=mark.discharge_wh - previous.discharge_wh,
-            charging_h=mark.charging_h - previous.charging_h,
-            discharging_h=mark.discharging_h - previous.discharging_h,
+            time_s=mark.time_s, span_h=span_h, **mark.totals.minus(previous.totals)
         )
         self.closures.append(closure)
         del self.closures[:-MAX_CLOSURES]
@@ -246,7 +243,9 @@ class EfficiencyTracker:
             return cls()
         mark = state["last_mark"]
         return cls(
-            last_mark=None if mark is None else Mark(**mark),
+            last_mark=None
+            if mark is None
+            else Mark(mark["time_s"], mark["gaps"], Totals(**mark["totals"])),
             closures=[EnergyClosure(**c) for c in state["closures"]],
             rest_current_sum=state["rest_current_sum"],
             rest_samples=state["rest_samples"],
