@@ -243,7 +243,7 @@ class Analyzer:
         if provisional is not None:
             # The history ends in a long rest: use it as if it ended now, without keeping it.
             capacity = copy.deepcopy(self.capacity)
-            capacity.add(provisional)
+            provisional = capacity.add(provisional)
         estimate = capacity.estimate()
         capacity_ah = estimate.pop("capacity_ah")
         reason = estimate.pop("reason")
