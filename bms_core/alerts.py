@@ -4,7 +4,12 @@ Cell alerts compare a cell with its peers using robust statistics: the median of
 the median absolute deviation (MAD) as spread, never below a floor, so a healthy pack with
 ordinary cell-to-cell scatter raises none. A cell is flagged only when it is both far from
 its peers in those robust units (``alert_robust_z``) and materially so in physical units (the
-``alert_*`` thresholds of :class:`bms_core.options.AnalysisOptions`).
+``alert_*`` thresholds of :class:`bms_core.options.AnalysisOptions`). Every alert's evidence
+names what was measured and the thresholds it was compared against.
+
+Source: robust z-scores (median and MAD x 1.4826; Rousseeuw and Croux, J. Am. Stat. Assoc. 88
+(1993) 1273; Iglewicz and Hoaglin's outlier rule, 1993, with 4 instead of 3.5 sigma to keep a
+year of daily evaluations on a healthy pack silent).
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ Per UTC day and per cell the mean deviation from the mean cell is kept under dis
 (current below ``-load_current_a``), at rest and for temperature. A cell that sags under load
 more than at rest, or increasingly so, is weaker than its peers (higher resistance or less
 capacity); what all cells share (temperature, SOC, current) cancels.
+
+Units: mV, degC. Source: cell-to-cell comparison against the pack median as in Dubarry et
+al., J. Power Sources 196 (2011) 10336; robust spread (median absolute deviation x 1.4826)
+after Rousseeuw and Croux, J. Am. Stat. Assoc. 88 (1993) 1273, used by :mod:`bms_core.alerts`.
 """
 
 from __future__ import annotations

@@ -15,6 +15,13 @@ well (the Arrhenius form, with its slope fitted from the data rather than assume
 coefficient is then the drift at constant temperature. Comparing each cell with the median
 cell of the same day cancels what all cells share (temperature, SOC, current); that ratio
 drives the alerts. ``resistance_temp_band_c`` can restrict the steps to a temperature band.
+
+Units: milliohm; temperatures in degC (kelvin inside the Arrhenius fit). Source: the
+current-step (pulse) DC resistance of IEC 61960-3 sec. 7.8 / IEC 62620 sec. 6.6 (R = dV/dI
+at a step, read at a fixed short time) and the HPPC test of the FreedomCAR Battery Test
+Manual (INL/EXT-07-12536, 2008), applied to the steps a home battery makes anyway; the
+Arrhenius temperature dependence after Waag et al., J. Power Sources 242 (2013) 548. The
+value at 25 degC is in :mod:`bms_core.performance`.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ above the dead band, i.e. charging).
 The same pass keeps a net coulomb counter (all current, no dead band) that the SOC and
 capacity estimates read. It is a running sum in sample order with the previous batch's value
 carried in, so it is bit-for-bit the same however the history is cut into batches.
+
+Units: Ah, Wh, seconds. Source: Regulation (EU) 2023/1542 Annex VII point 4 (energy and
+capacity throughput, time in extreme temperatures); the trapezoidal rule with the exact
+zero-crossing split (:mod:`bms_core.integrate`).
 """
 
 from __future__ import annotations
