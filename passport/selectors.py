@@ -195,7 +195,7 @@ def organisation_list(*, kind: str | None = None, name_contains: str | None = No
     return organisations
 
 
-def organisation_get(*, organisation_id: int) -> Organisation:
+def organisation_get(*, organisation_id: int | str) -> Organisation:
     try:
         return Organisation.objects.get(pk=organisation_id)
     except (Organisation.DoesNotExist, ValueError, TypeError) as error:
