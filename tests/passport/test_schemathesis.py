@@ -11,7 +11,7 @@ Bounded for CI, per audience: the coverage phase (schemathesis's boundary and ne
 for SCHEMATHESIS_COVERAGE_SECONDS (default 20), then the examples and fuzzing phases with
 SCHEMATHESIS_MAX_EXAMPLES per operation (default 6) within SCHEMATHESIS_FUZZ_SECONDS (default
 30); a fixed seed (SCHEMATHESIS_SEED) makes a run repeatable. The case counts per audience and
-phase are written to var/schemathesis/summary.json.
+phase are written to var/schemathesis/summary.json, each run's report beside it.
 """
 
 from __future__ import annotations
@@ -117,10 +117,12 @@ def test_the_schema_holds_for_every_audience(live_api, tmp_path) -> None:
 
     summary: dict[str, dict[str, int]] = {}
     failed: dict[str, str] = {}
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     for audience in AUDIENCES:
         token = tokens.get(audience)
         for run, limits in RUNS.items():
             result = st_run(url, with_data if token else CONFIG, token, limits)
+            (SUMMARY.parent / f"{audience}-{run}.txt").write_text(result.stdout + result.stderr)
             counts = re.search(r"(\d+) generated", result.stdout)
             summary.setdefault(audience, {})[run] = int(counts.group(1)) if counts else 0
             if result.returncode != 0:
