@@ -80,10 +80,8 @@ def negotiated(
     *, api: View, page: View, default: str, documented: bool = True, pdf: View | None = None
 ) -> View:
     """A URL's view that hands each request to `page`, to `api` (an APIView's `as_view()`) or,
-    when given and asked for, to `pdf`.
-
-    With `documented`, the OpenAPI schema describes the address by its API view (drf-spectacular
-    finds API views by their `cls` and `initkwargs`)."""
+    when given and asked for, to `pdf`; with `documented`, the OpenAPI schema describes the
+    address by `api`."""
 
     def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         chosen = preferred(request, default=default, offered=[HTML, JSON, *([PDF] if pdf else [])])
@@ -92,12 +90,19 @@ def negotiated(
         patch_vary_headers(response, ("Accept",))
         return response
 
-    # The API view checks CSRF itself for session-authenticated writes; the pages only read.
-    choose.csrf_exempt = True  # type: ignore[attr-defined]
-    if documented:
-        choose.cls = api.cls  # type: ignore[attr-defined]
-        choose.initkwargs = api.initkwargs  # type: ignore[attr-defined]
-    return choose
+    return address_view(choose, documented_by=api if documented else None)
+
+
+def address_view(view: View, *, documented_by: View | None) -> View:
+    """`view` as a URL's view of a shared address. The API view it hands writes to checks CSRF
+    itself for session-authenticated writes (the pages only read), so the address is exempt;
+    `documented_by` (an APIView's `as_view()`) is what the OpenAPI schema describes it by
+    (drf-spectacular finds API views by their `cls` and `initkwargs`)."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    if documented_by is not None:
+        view.cls = documented_by.cls  # type: ignore[attr-defined]
+        view.initkwargs = documented_by.initkwargs  # type: ignore[attr-defined]
+    return view
 
 
 def passport_address(
@@ -230,10 +235,7 @@ def digital_link_address(lookup: PassportLookup) -> View:
         response["Link"] = f'<{linkset_url}>; rel="linkset"; type="{LINKSET}"'
         return response
 
-    resolve.csrf_exempt = True  # type: ignore[attr-defined]
-    resolve.cls = passport_view.cls  # type: ignore[attr-defined]
-    resolve.initkwargs = passport_view.initkwargs  # type: ignore[attr-defined]
-    return resolve
+    return address_view(resolve, documented_by=passport_view)
 
 
 def redirect_to_link(request: HttpRequest, links: list[Link]) -> HttpResponse:
