@@ -125,7 +125,7 @@ class Analyzer:
         return dataclasses.replace(trimmed, duplicates_dropped=history.duplicates_dropped + 1)
 
     def _check_layout(self, history: History) -> None:
-        layout = {
+        layout: dict[str, Any] = {
             "cells": len(history.cell_v),
             "cell_temperatures": len(history.cell_temp_c),
             "temperature": history.temperature_c is not None,

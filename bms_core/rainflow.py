@@ -47,7 +47,9 @@ class Cycles(NamedTuple):
 
     range: FloatArray
     mean: FloatArray
-    count: FloatArray  # 1.0 for a full cycle, 0.5 for a half cycle
+    # 1.0 for a full cycle, 0.5 for a half cycle. The name (the rainflow package's) shadows
+    # tuple.count, which mypy reports; the public name stays.
+    count: FloatArray  # type: ignore[assignment]
     i_start: IntArray
     i_end: IntArray
 
