@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from telemetry.models import DailyRollup
-from telemetry.services.rollups import battery_rollups_sweep, battery_rollups_update, temperature_band_c
+from telemetry.services.rollups import (
+    battery_rollups_sweep,
+    battery_rollups_update,
+    temperature_band_c,
+)
 from telemetry.services.storage import SampleRows, samples_store, unix_s_to_microseconds
 
 DAY = date(2026, 3, 10)
