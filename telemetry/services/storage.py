@@ -179,8 +179,10 @@ def copy_binary_payload(rows: SampleRows) -> bytes:
 
     Each row is a 16-bit field count, then per field a 32-bit length (-1 = NULL) and the value
     in network byte order (int8, timestamptz as microseconds since 2000-01-01, float8, bytea).
-    Rows differ in length where a value is NULL, so every field's position is computed per row
-    and the bytes are placed with fancy indexing: no Python loop over rows.
+    When every column is either always or never NULL in the batch (the usual case: a collector
+    sends the same columns in every sample), all rows have one layout and the batch is one
+    numpy structured array. Otherwise rows differ in length, so every field's position is
+    computed per row and the bytes are placed with fancy indexing. No Python loop over rows.
     """
     n = len(rows)
     fields: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]] = []
@@ -203,6 +205,8 @@ def copy_binary_payload(rows: SampleRows) -> bytes:
         else:
             add(np.ascontiguousarray(matrix, dtype=CELL_DTYPE), everywhere)
 
+    if all(present.all() or not present.any() for _, present in fields):
+        return _payload_one_layout(fields, n)
     sizes = np.full(n, 2, dtype=np.int64)
     for data, present in fields:
         sizes += 4 + data.shape[1] * present
@@ -222,6 +226,24 @@ def copy_binary_payload(rows: SampleRows) -> bytes:
             buffer[at[:, None] + np.arange(width)] = data[present]
         position = position + 4 + width * present
     return buffer.tobytes()
+
+
+def _payload_one_layout(
+    fields: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]], n: int
+) -> bytes:
+    layout: list[tuple[str, object]] = [("count", ">i2")]
+    for j, (data, present) in enumerate(fields):
+        layout.append((f"length_{j}", ">i4"))
+        if n and present[0]:
+            layout.append((f"value_{j}", (np.uint8, data.shape[1])))
+    records = np.empty(n, dtype=np.dtype(layout))
+    records["count"] = len(fields)
+    for j, (data, present) in enumerate(fields):
+        present_here = bool(n and present[0])
+        records[f"length_{j}"] = data.shape[1] if present_here else -1
+        if present_here:
+            records[f"value_{j}"] = data
+    return COPY_HEADER + records.tobytes() + COPY_TRAILER
 
 
 def _copy(cursor, table: str, payload: bytes) -> None:
