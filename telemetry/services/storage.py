@@ -231,19 +231,22 @@ def copy_binary_payload(rows: SampleRows) -> bytes:
 def _payload_one_layout(
     fields: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]], n: int
 ) -> bytes:
-    layout: list[tuple[str, object]] = [("count", ">i2")]
-    for j, (data, present) in enumerate(fields):
-        layout.append((f"length_{j}", ">i4"))
-        if n and present[0]:
-            layout.append((f"value_{j}", (np.uint8, data.shape[1])))
-    records = np.empty(n, dtype=np.dtype(layout))
-    records["count"] = len(fields)
-    for j, (data, present) in enumerate(fields):
-        present_here = bool(n and present[0])
-        records[f"length_{j}"] = data.shape[1] if present_here else -1
-        if present_here:
-            records[f"value_{j}"] = data
-    return COPY_HEADER + records.tobytes() + COPY_TRAILER
+    """Every row has the same layout: one rows x bytes matrix, filled a field at a time."""
+    present = [bool(n and here[0]) for _, here in fields]
+    width = 2 + sum(4 + (data.shape[1] if here else 0) for (data, _), here in zip(fields, present, strict=True))
+    matrix = np.empty((n, width), dtype=np.uint8)
+    matrix[:, 0:2] = np.frombuffer(np.array([len(fields)], dtype=">i2").tobytes(), dtype=np.uint8)
+    offset = 2
+    for (data, _), here in zip(fields, present, strict=True):
+        length = data.shape[1] if here else -1
+        matrix[:, offset : offset + 4] = np.frombuffer(
+            np.array([length], dtype=">i4").tobytes(), dtype=np.uint8
+        )
+        offset += 4
+        if here:
+            matrix[:, offset : offset + data.shape[1]] = data
+            offset += data.shape[1]
+    return COPY_HEADER + matrix.tobytes() + COPY_TRAILER
 
 
 def _copy(cursor, table: str, payload: bytes) -> None:
