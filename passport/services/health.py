@@ -224,6 +224,11 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
            else "no resistance estimate yet (too few current steps)")
     )
 
+    for key in list(missing):
+        # "No such attribute per battery" outranks "not estimated this time".
+        refusal = _writable_per_battery(key) if key in BY_KEY else None
+        if refusal is not None:
+            missing[key] = refusal
     values: dict[str, Any] = {}
     for key, value in candidates.items():
         refusal = _writable_per_battery(key)
@@ -249,11 +254,22 @@ def battery_health_record(
 ) -> Passport:
     """Write the report's values into the battery's passport as a new version (user None: the
     system, i.e. the telemetry pipeline), each value with its provenance."""
+    return battery_values_record(
+        battery=battery, values=health_mapping(report).values, report=report, user=user
+    )
+
+
+def battery_values_record(
+    *, battery: Battery, values: dict[str, Any], report: dict[str, Any], user: Any = None
+) -> Passport:
+    """Write `values` (a subset of the report's mapping) with their counting method and the
+    moment of their data."""
     mapping = health_mapping(report)
-    provenance = {
-        key: {"method": mapping.methods[key], **({"as_of": mapping.as_of[key]} if key in mapping.as_of else {})}
-        for key in mapping.values
-    }
+    provenance: dict[str, dict] = {}
+    for key in values:
+        provenance[key] = {"method": mapping.methods[key]}
+        if key in mapping.as_of:
+            provenance[key]["as_of"] = mapping.as_of[key]
     return battery_update(
-        user=user, battery=battery, data=mapping.values, reason=HEALTH_REASON, provenance=provenance
+        user=user, battery=battery, data=values, reason=HEALTH_REASON, provenance=provenance
     )
