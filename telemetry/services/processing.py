@@ -41,8 +41,8 @@ from django.utils import timezone
 
 import bms_core
 from bms_core.columns import TIMESTAMP
-from passport.models import Battery
 from passport.errors import TransitionRefused, ValidationFailed
+from passport.models import Battery
 from passport.services.health import (
     AnalysisSettings,
     analysis_settings_of_model,
