@@ -189,23 +189,27 @@ TELEMETRY_TEST_PAUSE_FILE = os.getenv("TELEMETRY_TEST_PAUSE_FILE", "")
 # Periodic tasks (celery -A config beat), all thin wrappers in telemetry/tasks.py.
 CELERY_BEAT_SCHEDULE: dict = {
     "telemetry-daily-health": {
-        "task": "telemetry.tasks.batteries_process_daily",
+        "task": "telemetry.tasks.batteries_process_daily_task",
         "schedule": crontab(hour=2, minute=15),
     },
-    "telemetry-sweep": {
-        "task": "telemetry.tasks.processing_sweep",
+    "telemetry-processing-sweep": {
+        "task": "telemetry.tasks.processing_sweep_task",
         "schedule": float(os.getenv("TELEMETRY_SWEEP_INTERVAL_S", "300")),
     },
-    "telemetry-partitions": {
-        "task": "telemetry.tasks.sample_partitions_ensure",
+    "telemetry-partitions-ahead": {
+        "task": "telemetry.tasks.sample_partitions_ensure_task",
         "schedule": crontab(hour=1, minute=5),
     },
-    "telemetry-retention": {
-        "task": "telemetry.tasks.sample_retention_apply",
+    "telemetry-raw-retention": {
+        "task": "telemetry.tasks.sample_retention_apply_task",
         "schedule": crontab(hour=1, minute=35),
     },
+    "telemetry-rollups-sweep": {
+        "task": "telemetry.tasks.battery_rollups_sweep_task",
+        "schedule": crontab(hour=0, minute=45),
+    },
     "telemetry-no-data-alerts": {
-        "task": "telemetry.tasks.devices_check_silence",
+        "task": "telemetry.tasks.devices_check_silence_task",
         "schedule": 900.0,
     },
 }
@@ -234,6 +238,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.getenv("ANON_THROTTLE_RATE", "120/minute"),
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
+        # Per collector device key (telemetry batches); a collector sends about one a minute.
+        "device": os.getenv("DEVICE_THROTTLE_RATE", "600/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
