@@ -222,7 +222,8 @@ def _raw_count(*, battery_id: int, after: datetime | None, until: datetime) -> i
 
 
 def _test_pause() -> None:
-    """Test-only (TELEMETRY_TEST_PAUSE_S): hold the run open so a test can kill the worker."""
+    """Test-only (TELEMETRY_TEST_PAUSE_S): hold the run open, every write made but not
+    committed, so a test can kill the worker there."""
     pause_s = settings.TELEMETRY_TEST_PAUSE_S
     if pause_s <= 0:
         return
@@ -331,7 +332,6 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
         # Samples that committed in this run's range after it read them: the next run starts
         # from raw data rather than miss them.
         missed = _raw_count(battery_id=battery_id, after=after, until=horizon) != fed
-        _test_pause()
 
         passport_updated = False
         if _passport_due(analysis, now=now, force=force_passport, rebuilt=rebuild):
@@ -375,6 +375,7 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
             later = later.filter(earliest__gt=after)
         ProcessingRequest.objects.filter(id__in=claimed_ids).delete()
         later.delete()
+        _test_pause()
         if missed:
             transaction.on_commit(
                 lambda: battery_processing_enqueue(battery_id=battery_id, coalesce=False)

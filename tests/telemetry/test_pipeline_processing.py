@@ -168,3 +168,24 @@ def test_a_history_the_analysis_refuses_stops_with_a_reason_and_keeps_the_state(
     analysis = BatteryAnalysis.objects.get(battery=battery)
     assert result.error and "analysis stopped" in analysis.last_error
     assert analysis.state == state
+
+
+def test_battery_health_command_prints_the_report_with_bms_cores_keys(battery) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no health snapshot"):
+        call_command("battery_health", battery.identifier)
+    history = part(simulated(), 0, 3000)
+    store(battery.id, history)
+    out = StringIO()
+    call_command("battery_health", str(battery.id), "--process", stdout=out)
+    printed = json.loads(out.getvalue())
+    expected = one_pass(battery.id)
+    assert set(printed) == set(expected)
+    assert printed["samples"] == expected["samples"] == 3000
+    with pytest.raises(CommandError, match="not found"):
+        call_command("battery_health", "no-such-battery")
