@@ -49,8 +49,8 @@ from bms_core.columns import (
 from bms_core.plausibility import first_implausible
 from passport.errors import FieldError, NotPermitted, TooLarge, ValidationFailed
 from passport.models import Battery
+from passport.services.health import series_cells_of_model
 from telemetry.models import Batch, Device
-from telemetry.selectors import battery_model_series_cells
 from telemetry.services.devices import device_may_write
 from telemetry.services.storage import (
     SampleRows,
@@ -270,7 +270,7 @@ def _time_text(seconds: float) -> str:
 
 
 def _check_battery_facts(battery: Battery, history: History, now: datetime) -> None:
-    series_cells = battery_model_series_cells(battery.model)
+    series_cells = series_cells_of_model(battery.model)
     if history.cell_v and series_cells is not None and len(history.cell_v) != series_cells:
         name = f"cell_{len(history.cell_v)}_v"
         raise _refuse(

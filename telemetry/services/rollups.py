@@ -37,24 +37,23 @@ from django.utils import timezone
 from bms_core.integrate import split_totals
 from bms_core.options import AnalysisOptions
 from passport.models import Battery
+from passport.services.health import analysis_settings_of_model
 from telemetry.models import DailyRollup
 from telemetry.selectors import sample_columns
 
 logger = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
-DEFAULT_TEMPERATURE_BAND_C = (0.0, 45.0)
 # The analysis's default gap limit (bms_core.options): the same intervals count as covered.
 GAP_LIMIT_S = AnalysisOptions.__dataclass_fields__["gap_limit_s"].default
 
 
 def temperature_band_c(battery: Battery) -> tuple[float, float, str]:
-    """(lower, upper, where from): the model's declared range, else the default."""
-    data = battery.model.data or {}
-    lower, upper = data.get("idle_temperature_lower_c"), data.get("idle_temperature_upper_c")
-    if isinstance(lower, int | float) and isinstance(upper, int | float) and lower < upper:
-        return float(lower), float(upper), "model"
-    return (*DEFAULT_TEMPERATURE_BAND_C, "default")
+    """(lower, upper, where from): the boundaries the health analysis uses (the model's declared
+    idle range, else the default; passport.services.health is their one home)."""
+    band = analysis_settings_of_model(battery.model)
+    where = "default" if "temperature_boundaries" in band.notes else "model"
+    return band.low_temp_c, band.high_temp_c, where
 
 
 def _day_start(day: date) -> datetime:
