@@ -279,36 +279,22 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
             f"{series_cells} cells in series",
         )
     made = datetime.combine(battery.manufacturing_date, datetime.min.time(), tzinfo=UTC)
-    early = history.time_s < made.timestamp()
-    if early.any():
-        row = int(np.argmax(early))
-        raise _refuse(
-            TIMESTAMP,
-            f"{_time_text(float(history.time_s[row]))} is before the battery was made "
-            f"({battery.manufacturing_date.isoformat()})",
-            row,
-        )
     # Older than the raw retention: the samples would be dropped at once, and a partial day
     # recomputed from them would overwrite the rollup kept for it.
     cutoff = retention_cutoff(now)
-    expired = history.time_s < cutoff.timestamp()
-    if expired.any():
-        row = int(np.argmax(expired))
-        raise _refuse(
-            TIMESTAMP,
-            f"{_time_text(float(history.time_s[row]))} is older than the raw retention "
-            f"(samples before {cutoff.date().isoformat()} are not kept)",
-            row,
-        )
-    late = history.time_s > (now + FUTURE_TOLERANCE).timestamp()
-    if late.any():
-        row = int(np.argmax(late))
-        raise _refuse(
-            TIMESTAMP,
-            f"{_time_text(float(history.time_s[row]))} is in the future (the server's time is "
-            f"{format_time(now.timestamp())})",
-            row,
-        )
+    time_s = history.time_s
+    for wrong, what in (
+        (time_s < made.timestamp(),
+         f"is before the battery was made ({battery.manufacturing_date.isoformat()})"),
+        (time_s < cutoff.timestamp(),
+         f"is older than the raw retention (samples before {cutoff.date().isoformat()} are "
+         "not kept)"),
+        (time_s > (now + FUTURE_TOLERANCE).timestamp(),
+         f"is in the future (the server's time is {format_time(now.timestamp())})"),
+    ):
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise _refuse(TIMESTAMP, f"{_time_text(float(time_s[row]))} {what}", row)
 
 
 def _stored_form(battery: Battery, history: History) -> SampleRows:
