@@ -54,6 +54,7 @@ from telemetry.models import Batch, Device
 from telemetry.services.devices import device_may_write
 from telemetry.services.storage import (
     SampleRows,
+    microseconds_to_datetime,
     retention_cutoff,
     samples_store,
     unix_s_to_microseconds,
@@ -109,6 +110,8 @@ def batch_ingest(
         with transaction.atomic():
             inserted = samples_store(rows)
             answer = _answer(battery, batch_id, rows, inserted)
+            earliest = microseconds_to_datetime(int(rows.time_us[0]))
+            latest = microseconds_to_datetime(int(rows.time_us[-1]))
             Batch.objects.create(
                 device=device,
                 battery=battery,
@@ -117,14 +120,12 @@ def batch_ingest(
                 samples=len(rows),
                 inserted=inserted,
                 duplicates=len(rows) - inserted,
-                first=answer["first"],
-                last=answer["last"],
+                first=earliest,
+                last=latest,
                 answer=answer,
             )
             if device is not None:
                 Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
-            earliest = _datetime_of(int(rows.time_us[0]))
-            latest = _datetime_of(int(rows.time_us[-1]))
             transaction.on_commit(
                 lambda: batch_committed(battery_id=battery.pk, earliest=earliest, latest=latest)
             )
@@ -145,12 +146,6 @@ def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> 
     )
     batch = batches.only("answer").first()
     return BatchOutcome(created=False, answer=batch.answer) if batch is not None else None
-
-
-def _datetime_of(time_us: int) -> datetime:
-    return datetime.fromtimestamp(time_us // 1_000_000, tz=UTC).replace(
-        microsecond=time_us % 1_000_000
-    )
 
 
 def _answer(battery: Battery, batch_id: str, rows: SampleRows, inserted: int) -> dict[str, Any]:
