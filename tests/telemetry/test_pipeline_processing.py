@@ -232,3 +232,22 @@ def test_the_sweep_finds_samples_after_the_checkpoint_and_stale_requests(battery
     old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.TELEMETRY_PROCESSING_DELAY_S + 120)
     ProcessingRequest.objects.create(battery_id=battery.id, earliest=old, requested_at=old)
     assert battery.id in processing_sweep()
+
+
+def test_every_scheduled_task_exists_and_the_daily_run_covers_active_batteries(battery) -> None:
+    from django.conf import settings
+
+    from config.celery import app
+    from telemetry.services.processing import batteries_for_daily_run
+    from telemetry.tasks import batteries_process_daily_task
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
+    store(battery.id, part(simulated(), 0, 500))
+    battery_process(battery_id=battery.id)
+    assert batteries_for_daily_run() == [battery.id]
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        store(battery.id, part(simulated(), 500, 900))
+        batteries_process_daily_task.delay()
+        assert BatteryAnalysis.objects.get(battery=battery).samples == 900
