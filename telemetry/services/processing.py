@@ -367,7 +367,9 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
         battery_alerts_sync(battery=battery, alerts=report.get("alerts") or [], now=now)
 
         analysis.state = analyzer.to_state()
-        analysis.checkpoint = _datetime_of(analyzer.last_time_s)
+        # The stored time itself, not one rebuilt from the analyzer's float seconds: a
+        # microsecond lost to rounding would make the next run feed this sample again.
+        analysis.checkpoint = horizon
         analysis.samples = analyzer.samples
         analysis.rebuild_requested = missed
         analysis.runs += 1
