@@ -251,3 +251,38 @@ def test_every_scheduled_task_exists_and_the_daily_run_covers_active_batteries(b
         store(battery.id, part(simulated(), 500, 900))
         batteries_process_daily_task.delay()
         assert BatteryAnalysis.objects.get(battery=battery).samples == 900
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_feed_the_same_samples_twice(battery) -> None:
+    """The analysis row lock: the second run waits, then finds nothing new."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole database, no row locks")
+    import threading
+
+    history = simulated()
+    store(battery.id, history)
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(battery_process(battery_id=battery.id))
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures
+    assert sorted(result.samples_new for result in results) == [0, len(history["timestamp"])]
+    assert HealthSnapshot.objects.filter(battery=battery).count() == 1
+    assert BatteryAnalysis.objects.get(battery=battery).samples == len(history["timestamp"])
