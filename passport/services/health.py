@@ -186,7 +186,14 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
         f"excursions of the highest cell above {options.get('max_cell_v', 3.65):g} V, "
         f"ended {options.get('event_hysteresis_v', 0.1):g} V below it")
 
-    if report.get("capacity_ah") is not None:
+    if "capacity_rated_basis_ah" in report and report["capacity_rated_basis_ah"] is not None:
+        # Annex VII Part A (1) compares with the rated capacity, so the passport takes the
+        # estimate on the rated definition (C/5 at 25 °C) where the analysis gives one.
+        put("remaining_capacity_ah", round(report["capacity_rated_basis_ah"], 1),
+            "ampere-hours counted between voltage anchors of known state of charge, weighted "
+            "median of recent pairs (the limiting cell), brought to the rated definition "
+            "(C/5 discharge at 25 °C)", report.get("capacity_as_of") or end)
+    elif report.get("capacity_ah") is not None:
         put("remaining_capacity_ah", round(report["capacity_ah"], 1),
             "ampere-hours counted between voltage anchors of known state of charge, weighted "
             "median of recent pairs (the limiting cell)", report.get("capacity_as_of") or end)
@@ -220,6 +227,8 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
     else:
         missing["temperature_information"] = "the history has no temperature readings"
 
+    _map_performance(report, put, missing)
+
     resistance = (report.get("resistance_mohm") or {}).get("pack")
     missing["internal_resistance"] = (
         "the data model has no per-battery internal resistance attribute (#74 initial and #75 "
@@ -246,6 +255,42 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
         as_of={key: as_of[key] for key in values if key in as_of},
         missing=missing,
     )
+
+
+def _map_performance(report: dict[str, Any], put: Any, missing: dict[str, str]) -> None:
+    """The rest of Annex VII Part A where the report has it (bms_core versions that estimate
+    usable energy, round-trip efficiency and self-discharge): each an object with its value and,
+    when withheld, a `reason`."""
+    figures = (
+        ("remaining_usable_energy_kwh", "usable_energy_kwh", "kwh", 2,
+         "energy of a full C/5 discharge at 25 °C from the rated-basis capacity and the mean "
+         "open-circuit voltage less the C/5 resistive loss (IEC 62620 sec. 6.3.1)"),
+        ("remaining_round_trip_efficiency_pct", "round_trip_efficiency", "pct", 1,
+         "energy out / energy in between consecutive full charges, offset-corrected "
+         "(IEC 62933-2-1 sec. 6.2.3), over the last stretches"),
+        ("current_self_discharge_pct_per_month", "self_discharge", "pct_per_month", 2,
+         "net charge between full charges less the sensor's zero and the BMS's own draw "
+         "(charge balance), per 30 days"),
+    )
+    for attribute, key, field_name, digits, method in figures:
+        if key not in report:
+            continue
+        figure = report.get(key) or {}
+        value = figure.get(field_name)
+        if value is not None:
+            put(attribute, round(float(value), digits), method)
+        else:
+            missing[attribute] = f"not estimated: {figure.get('reason') or 'the history cannot support it yet'}"
+    if "power_capability_w" in report:
+        missing["remaining_power_capability_w"] = (
+            "the analysis gives pulse power at 50 % state of charge; the attribute asks for it at "
+            "80 % and 20 % (Annex IV Part B (4)); the figure is in the snapshot"
+        )
+    if "self_discharge" in report:
+        missing["self_discharge_evolution"] = (
+            "an evolution is the series of past rates; each snapshot keeps its rate (the health "
+            "history), the passport's list is not rebuilt from one report"
+        )
 
 
 def health_values_from_report(report: dict[str, Any]) -> dict[str, Any]:
