@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bms_core.options import AnalysisOptions
 from passport.attributes import BY_KEY, Level
 from passport.models import Battery, BatteryModel, Passport
 from passport.services.batteries import battery_update
@@ -37,6 +38,8 @@ NOMINAL_CELL_VOLTAGE_V = {
 }
 # How far nominal pack / nominal cell voltage may be from a whole number of cells.
 SERIES_CELLS_TOLERANCE = 0.02
+# bms_core versions with per-chemistry defaults take the model's chemistry as an option.
+ANALYSIS_TAKES_CHEMISTRY = "chemistry" in AnalysisOptions.__dataclass_fields__
 DEFAULT_LOW_TEMP_C = 0.0
 DEFAULT_HIGH_TEMP_C = 45.0
 
@@ -49,13 +52,18 @@ class AnalysisSettings:
     series_cells: int | None
     low_temp_c: float
     high_temp_c: float
+    chemistry: str = ""
     notes: dict[str, str] = field(default_factory=dict)
 
     def analyzer_options(self) -> dict[str, Any]:
-        """Keyword arguments of bms_core.Analyzer (rated capacity apart)."""
+        """Keyword arguments of bms_core.Analyzer (rated capacity apart). The chemistry goes
+        along where bms_core takes it, so it picks that chemistry's voltage window or refuses
+        one it does not know, rather than judge every cell by LFP's."""
         options: dict[str, Any] = {"low_temp_c": self.low_temp_c, "high_temp_c": self.high_temp_c}
         if self.series_cells is not None:
             options["series_cells"] = self.series_cells
+        if ANALYSIS_TAKES_CHEMISTRY and self.chemistry:
+            options["chemistry"] = self.chemistry
         return options
 
 
@@ -105,6 +113,7 @@ def analysis_settings_of_model(model: BatteryModel) -> AnalysisSettings:
         series_cells=series,
         low_temp_c=low_c,
         high_temp_c=high_c,
+        chemistry=model.chemistry,
         notes=notes,
     )
 
