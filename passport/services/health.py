@@ -30,7 +30,7 @@ HEALTH_REASON = "state of health and use data from the BMS history (bms_core ana
 # Nominal cell voltages of the chemistries whose value the industry agrees on (IEC 62620 data
 # sheets: LFP 3.2 V, LTO 2.4 V, lead-acid 2.0 V, NiMH 1.2 V). NMC, NCA, LMO and LCO cells are
 # sold as 3.6 V and as 3.7 V, so a pack voltage does not tell their cell count.
-NOMINAL_CELL_VOLTAGE_V = {
+NOMINAL_CELL_VOLTAGE_V: dict[str, float] = {
     Chemistry.LFP: 3.2,
     Chemistry.LTO: 2.4,
     Chemistry.LEAD_ACID: 2.0,
