@@ -46,6 +46,8 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         return [error_item(error.field, error.reason)]
     if isinstance(error, domain.TransitionRefused):
         return [error_item("status", error.reason)]
+    if isinstance(error, domain.TooLarge):
+        return [error_item(error.field, error.reason)]
     if isinstance(error, domain.NotPermitted):
         return [error_item(None, error.reason)]
     if isinstance(error, domain.NotFound):
