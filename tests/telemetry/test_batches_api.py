@@ -122,7 +122,7 @@ BAD_VALUES = [
     ("voltage_v", 4, -3.0, "physical range"),
     ("temperature_c", 1, 400.0, "physical range"),
     ("soc_pct", 0, 140, "physical range"),
-    ("timestamp", 3, "2026-03-10T12:00:05Z", "strictly increasing"),
+    ("timestamp", 3, "2026-03-10T12:00:05Z", "out of order"),
     ("timestamp", 2, "not a time", "ISO 8601"),
     ("timestamp", 0, "2026-02-01T00:00:00Z", "before the battery was made"),
     ("timestamp", 5, "2099-01-01T00:00:00Z", "future"),
