@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "passport",
+    "telemetry",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_QUEUE", "battery-passport")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# Telemetry ingestion (telemetry/services/ingest.py). A batch above either limit is refused
+# whole with 413; a collector sends one every minute or so, far below them.
+TELEMETRY_MAX_BATCH_ROWS = int(os.getenv("TELEMETRY_MAX_BATCH_ROWS", "100000"))
+TELEMETRY_MAX_BATCH_BYTES = int(os.getenv("TELEMETRY_MAX_BATCH_BYTES", str(20 * 1024 * 1024)))
+# Raw samples older than this are dropped a month-partition at a time; daily rollups stay.
+TELEMETRY_RAW_RETENTION_DAYS = int(os.getenv("TELEMETRY_RAW_RETENTION_DAYS", "400"))
+# Monthly sample partitions created ahead of time (PostgreSQL).
+TELEMETRY_PARTITIONS_AHEAD_MONTHS = int(os.getenv("TELEMETRY_PARTITIONS_AHEAD_MONTHS", "3"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

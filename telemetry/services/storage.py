@@ -1,0 +1,241 @@
+"""The raw sample table: how samples are written, partitioned and dropped.
+
+Layout. One row per (battery, time), primary key (battery_id, time), no foreign key: the table
+can later be distributed by battery_id (Citus) without touching the rest of the schema.
+Per-cell values are one `bytea` per row (float32 little-endian, 4 bytes a cell, NaN for a cell
+without a value) rather than one column per cell: packs differ in cell count, and 16 cells
+cost 64 bytes instead of 16 nullable float8 columns.
+
+PostgreSQL. The table is partitioned by month of `time` (declarative RANGE partitions named
+`telemetry_sample_pYYYYMM`, upper bound exclusive). Partitions are created ahead by a periodic
+task (`sample_partitions_ensure`) and, for backfills, on demand before a batch is written.
+A batch is written with COPY into a temporary staging table and moved with
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING`, so a sample already stored (an overlapping
+batch) is skipped, never doubled, and the number of rows really inserted is known. Retention
+drops whole partitions older than TELEMETRY_RAW_RETENTION_DAYS: a `DROP TABLE` costs the same
+for a month of data as for a row, where deleting rows would bloat the table and its indexes.
+
+SQLite (the embedded default). A plain table; bulk `INSERT OR IGNORE`; retention deletes by
+time range. Times are stored as Django stores them there (UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"),
+so ORM queries on the table compare correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+from django.db import connection, transaction
+
+CELL_DTYPE = np.dtype("<f4")
+SAMPLE_TABLE = "telemetry_sample"
+PARTITION_PREFIX = f"{SAMPLE_TABLE}_p"
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- times -----------------------------------------------------------------------------------
+
+
+def db_time_param(moment: datetime) -> object:
+    """A query parameter comparing correctly with the stored `time` column."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def time_select_sql() -> str:
+    """The SELECT expression for `time` that db_times_to_unix_s turns into Unix seconds."""
+    if is_postgresql():
+        return "extract(epoch from time)::float8"
+    return "time"
+
+
+def db_times_to_unix_s(values: Sequence[object]) -> npt.NDArray[np.float64]:
+    if is_postgresql():
+        return np.array(values, dtype=np.float64)
+    from bms_core import parse_timestamps
+
+    return parse_timestamps(np.array(values, dtype=str))
+
+
+def unix_s_to_microseconds(time_s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Stored precision: microseconds, as PostgreSQL's timestamptz and Django keep them."""
+    return np.round(time_s * 1e6).astype(np.int64)
+
+
+def sqlite_time_texts(time_us: npt.NDArray[np.int64]) -> list[str]:
+    """Django's SQLite text for a UTC datetime: str(naive datetime), fraction only when not 0."""
+    texts = np.datetime_as_string(time_us.astype("datetime64[us]"), unit="us")
+    texts = np.strings.replace(texts, "T", " ")
+    whole = np.strings.endswith(texts, ".000000")
+    texts = np.where(whole, np.strings.slice(texts, 0, 19), texts)
+    return texts.tolist()
+
+
+def microseconds_to_datetime(time_us: int) -> datetime:
+    seconds, micro = divmod(int(time_us), 1_000_000)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micro)
+
+
+def cell_blobs(matrix: npt.NDArray | None) -> Iterable[bytes | None]:
+    """Rows of a samples x cells matrix as float32 little-endian bytes."""
+    if matrix is None:
+        return iter(())
+    packed = np.ascontiguousarray(matrix, dtype=CELL_DTYPE)
+    width = packed.shape[1] * CELL_DTYPE.itemsize
+    raw = packed.tobytes()
+    return (raw[i : i + width] for i in range(0, len(raw), width))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+# Stored scalar columns in table order; the first two are required.
+SCALAR_COLUMNS = (
+    "current_a",
+    "voltage_v",
+    "temperature_c",
+    "soc_pct",
+    "min_cell_v",
+    "max_cell_v",
+    "min_cell_temp_c",
+    "max_cell_temp_c",
+)
+ALL_COLUMNS = ("battery_id", "time", *SCALAR_COLUMNS, "cell_v", "cell_temp_c")
+
+
+@dataclass(frozen=True)
+class SampleRows:
+    """Validated samples of one battery, strictly increasing in time.
+
+    `scalars` maps a stored column to float64 values (NaN = no value; absent = no value at
+    all); `cell_v` / `cell_temp_c` are samples x cells matrices or None.
+    """
+
+    battery_id: int
+    time_us: npt.NDArray[np.int64]
+    scalars: dict[str, npt.NDArray[np.float64]]
+    cell_v: npt.NDArray | None = None
+    cell_temp_c: npt.NDArray | None = None
+
+    def __len__(self) -> int:
+        return int(self.time_us.size)
+
+
+def samples_store(rows: SampleRows) -> int:
+    """Store the samples that are not stored yet; returns how many were inserted."""
+    if len(rows) == 0:
+        return 0
+    with transaction.atomic():
+        if is_postgresql():
+            sample_partitions_ensure_for(int(rows.time_us[0]), int(rows.time_us[-1]))
+            return _store_postgresql(rows)
+        return _store_sqlite(rows)
+
+
+def _python_rows(rows: SampleRows, times: Sequence[object]) -> Iterable[tuple]:
+    n = len(rows)
+    columns: list[Sequence[object]] = [[rows.battery_id] * n, times]
+    for name in SCALAR_COLUMNS:
+        values = rows.scalars.get(name)
+        if values is None:
+            columns.append([None] * n)
+        else:
+            # NaN -> NULL: an optional column without a value in this row.
+            columns.append([None if v != v else v for v in values.tolist()])
+    for matrix in (rows.cell_v, rows.cell_temp_c):
+        columns.append(list(cell_blobs(matrix)) if matrix is not None else [None] * n)
+    return zip(*columns, strict=True)
+
+
+def _store_sqlite(rows: SampleRows) -> int:
+    placeholders = ", ".join(["%s"] * len(ALL_COLUMNS))
+    sql = (
+        f"INSERT OR IGNORE INTO {SAMPLE_TABLE} ({', '.join(ALL_COLUMNS)}) "
+        f"VALUES ({placeholders})"
+    )
+    raw = connection.connection
+    before = raw.total_changes
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(_python_rows(rows, sqlite_time_texts(rows.time_us))))
+    return raw.total_changes - before
+
+
+STAGING_TABLE = "telemetry_sample_staging"
+
+
+def _store_postgresql(rows: SampleRows) -> int:
+    times = [microseconds_to_datetime(t) for t in rows.time_us.tolist()]
+    columns = ", ".join(ALL_COLUMNS)
+    with connection.cursor() as cursor:
+        # Per session, emptied at every commit; LIKE copies the columns, not the primary key.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} "
+            f"(LIKE {SAMPLE_TABLE}) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {STAGING_TABLE}")
+        with cursor.copy(f"COPY {STAGING_TABLE} ({columns}) FROM STDIN") as copy:
+            for row in _python_rows(rows, times):
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {SAMPLE_TABLE} ({columns}) SELECT {columns} FROM {STAGING_TABLE} "
+            "ON CONFLICT (battery_id, time) DO NOTHING"
+        )
+        return cursor.rowcount
+
+
+# --- partitions and retention ----------------------------------------------------------------
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _months(first: datetime, last: datetime) -> list[tuple[int, int]]:
+    months = [(first.year, first.month)]
+    while months[-1] < (last.year, last.month):
+        months.append(_next_month(*months[-1]))
+    return months
+
+
+def partition_name(year: int, month: int) -> str:
+    return f"{PARTITION_PREFIX}{year:04d}{month:02d}"
+
+
+def sample_partitions_ensure_for(first_us: int, last_us: int) -> list[str]:
+    """Create the monthly partitions that samples between the two times need (PostgreSQL).
+
+    Returns the names of the partitions created. Concurrent callers serialise on an advisory
+    lock, so two requests never race to create the same partition.
+    """
+    months = _months(microseconds_to_datetime(first_us), microseconds_to_datetime(last_us))
+    created = []
+    with connection.cursor() as cursor:
+        missing = []
+        for year, month in months:
+            cursor.execute("SELECT to_regclass(%s)", [partition_name(year, month)])
+            if cursor.fetchone()[0] is None:
+                missing.append((year, month))
+        if not missing:
+            return []
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [SAMPLE_TABLE])
+        for year, month in missing:
+            name = partition_name(year, month)
+            cursor.execute("SELECT to_regclass(%s)", [name])
+            if cursor.fetchone()[0] is not None:
+                continue
+            lower = _month_start(year, month).isoformat()
+            upper = _month_start(*_next_month(year, month)).isoformat()
+            cursor.execute(
+                f"CREATE TABLE {name} PARTITION OF {SAMPLE_TABLE} "
+                f"FOR VALUES FROM ('{lower}') TO ('{upper}')"
+            )
+            created.append(name)
+    return created
