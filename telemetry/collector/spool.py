@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 _BATCH_COLUMNS = (
     "seq, batch_id, battery, body, samples, first_timestamp, last_timestamp, sealed_at, attempts"
 )
-_QUEUED_COLUMNS = f"{_BATCH_COLUMNS}, next_attempt_at"
+_QUEUED_COLUMNS = f"{_BATCH_COLUMNS}, next_attempt_at, last_error"
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class SpooledBatch:
     sealed_at: float
     attempts: int
     next_attempt_at: float
+    last_error: str
 
 
 @dataclass(frozen=True)
