@@ -10,8 +10,10 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
+from importlib.metadata import requires
 from pathlib import Path
 
 import can
@@ -103,6 +105,16 @@ def test_the_collector_runs_where_django_cannot_be_imported(tmp_path: Path) -> N
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["pending_samples"] == 0
+
+
+def test_the_collector_install_pulls_only_can_and_numpy() -> None:
+    """`pip install battery-passport[collector]` on a device: no server part comes along."""
+    device = set()
+    for requirement in requires("battery-passport") or []:
+        name, _, marker = requirement.partition(";")
+        if not marker.strip() or "collector" in marker:
+            device.add(re.split(r"[<>=!~\[ ]", name.strip(), maxsplit=1)[0].lower())
+    assert device == {"python-can", "cantools", "numpy"}
 
 
 # -- the spool --------------------------------------------------------------------------------
