@@ -191,6 +191,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.getenv("ANON_THROTTLE_RATE", "120/minute"),
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
+        # Per collector device key (telemetry batches); a collector sends about one a minute.
+        "device": os.getenv("DEVICE_THROTTLE_RATE", "600/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
+from django.db.models import Q, QuerySet
 
 from bms_core.columns import (
     BMS_SOC,
@@ -21,6 +23,11 @@ from bms_core.columns import (
     cell_temperature_column,
     cell_voltage_column,
 )
+from passport.access import organisation_of
+from passport.errors import NotFound
+from passport.models import BatteryModel
+from passport.vocabulary import Chemistry
+from telemetry.models import Device
 from telemetry.services.storage import (
     CELL_DTYPE,
     db_time_param,
@@ -40,6 +47,32 @@ SCALAR_COLUMNS = (
     ("max_cell_temp_c", MAX_CELL_TEMP),
 )
 REQUIRED_SCALARS = {CURRENT, VOLTAGE}
+
+# Nominal cell voltages of the chemistries whose value the industry agrees on (IEC 62620 data
+# sheets: LFP 3.2 V, LTO 2.4 V, lead-acid 2.0 V, NiMH 1.2 V). NMC, NCA, LMO and LCO cells are
+# sold as 3.6 V and as 3.7 V, so a pack voltage does not tell their cell count.
+NOMINAL_CELL_VOLTAGE_V = {
+    Chemistry.LFP: 3.2,
+    Chemistry.LTO: 2.4,
+    Chemistry.LEAD_ACID: 2.0,
+    Chemistry.NIMH: 1.2,
+}
+# How far nominal pack / nominal cell voltage may be from a whole number of cells.
+SERIES_CELLS_TOLERANCE = 0.02
+
+
+def battery_model_series_cells(model: BatteryModel) -> int | None:
+    """Cells in series, from the model's nominal voltage and its chemistry's nominal cell
+    voltage (the passport has no attribute for the cell count); None when they do not tell it."""
+    cell_v = NOMINAL_CELL_VOLTAGE_V.get(model.chemistry)
+    nominal_v = (model.data or {}).get("nominal_voltage_v")
+    if cell_v is None or not isinstance(nominal_v, int | float) or nominal_v <= 0:
+        return None
+    ratio = nominal_v / cell_v
+    cells = round(ratio)
+    if cells < 1 or abs(ratio - cells) > SERIES_CELLS_TOLERANCE * ratio:
+        return None
+    return cells
 
 
 def sample_columns(
@@ -109,3 +142,21 @@ def _cell_matrix(blobs: tuple) -> npt.NDArray[np.float32] | None:
     joined = b"".join(bytes(blob) for blob in blobs)
     cells = sizes.pop() // CELL_DTYPE.itemsize
     return np.frombuffer(joined, dtype=CELL_DTYPE).reshape(len(blobs), cells).astype(np.float32)
+
+
+def device_get(*, device_id: int) -> Device:
+    try:
+        return Device.objects.select_related("organisation", "owner").get(pk=device_id)
+    except Device.DoesNotExist as error:
+        raise NotFound(f"device {device_id}") from error
+
+
+def device_list_managed(*, user: Any) -> QuerySet[Device]:
+    """The devices `user` manages: their organisation's, or their own as a private owner."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Device.objects.none()
+    organisation = organisation_of(user)
+    managed = Q(owner=user)
+    if organisation is not None:
+        managed |= Q(organisation=organisation)
+    return Device.objects.filter(managed).prefetch_related("batteries").order_by("id")

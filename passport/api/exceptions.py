@@ -60,6 +60,11 @@ def domain_error_response(exc: domain.PassportError) -> Response:
         return Response(
             {"errors": [error("status", exc.reason)]}, status=status.HTTP_409_CONFLICT
         )
+    if isinstance(exc, domain.TooLarge):
+        return Response(
+            {"errors": [error(exc.field, exc.reason)]},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, domain.NotPermitted):
         return Response({"errors": [error(None, exc.reason)]}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, domain.NotFound):

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings
 from django.db import connection, transaction
 
 CELL_DTYPE = np.dtype("<f4")
@@ -239,3 +240,64 @@ def sample_partitions_ensure_for(first_us: int, last_us: int) -> list[str]:
             )
             created.append(name)
     return created
+
+
+def sample_partitions_ensure(*, now: datetime | None = None, ahead_months: int | None = None) -> list[str]:
+    """Create this month's partition and the next `ahead_months` (TELEMETRY_PARTITIONS_AHEAD_MONTHS)
+    so that ingestion never waits on DDL (PostgreSQL; nothing to do on SQLite)."""
+    if not is_postgresql():
+        return []
+    now = now or datetime.now(UTC)
+    ahead = settings.TELEMETRY_PARTITIONS_AHEAD_MONTHS if ahead_months is None else ahead_months
+    year, month = now.year, now.month
+    last = (year, month)
+    for _ in range(ahead):
+        last = _next_month(*last)
+    with transaction.atomic():
+        return sample_partitions_ensure_for(
+            int(_month_start(year, month).timestamp() * 1_000_000),
+            int(_month_start(*last).timestamp() * 1_000_000),
+        )
+
+
+def sample_partitions() -> list[str]:
+    """The sample table's partitions, oldest first (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT child.relname FROM pg_inherits "
+            "JOIN pg_class parent ON parent.oid = pg_inherits.inhparent "
+            "JOIN pg_class child ON child.oid = pg_inherits.inhrelid "
+            "WHERE parent.relname = %s ORDER BY child.relname",
+            [SAMPLE_TABLE],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    """Raw samples before this time are dropped: the start of the month that contains
+    now - TELEMETRY_RAW_RETENTION_DAYS, so whole months go, and none too early."""
+    moment = (now or datetime.now(UTC)) - timedelta(days=settings.TELEMETRY_RAW_RETENTION_DAYS)
+    return _month_start(moment.year, moment.month)
+
+
+def sample_retention_apply(*, now: datetime | None = None) -> list[str]:
+    """Drop the raw samples older than the retention (daily rollups stay). On PostgreSQL whole
+    monthly partitions are dropped; on SQLite rows before the cutoff are deleted. Returns the
+    partitions dropped (on SQLite: one "<table> before <cutoff>" entry when rows went)."""
+    cutoff = retention_cutoff(now)
+    if not is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {SAMPLE_TABLE} WHERE time < %s", [db_time_param(cutoff)]
+            )
+            deleted = cursor.rowcount
+        return [f"{SAMPLE_TABLE} before {cutoff.date().isoformat()}"] if deleted else []
+    dropped = []
+    limit = partition_name(cutoff.year, cutoff.month)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name in sample_partitions():
+            # Names sort by month; a partition named before the cutoff's month ends by it.
+            if name.startswith(PARTITION_PREFIX) and name < limit:
+                cursor.execute(f"DROP TABLE {name}")
+                dropped.append(name)
+    return dropped
