@@ -112,3 +112,105 @@ def sample(second: int, **values: float) -> Sample:
         **values,
     }
     return Sample(**fields)
+
+
+SERVICE_UNAVAILABLE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+)
+
+
+class Gate:
+    """A TCP forwarder in front of the real service, as a load balancer would be. Modes:
+
+        open     forward the request, relay the answer
+        closed   the port is closed: connections are refused (the service is gone)
+        503      answer 503 without forwarding (the service is restarting)
+        swallow  forward the request, let the service commit, drop the answer (a lost reply)
+    """
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.port = free_port()
+        self.mode = "open"
+        self.counts: dict[str, int] = {"open": 0, "503": 0, "swallow": 0}
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def set(self, mode: str) -> None:
+        assert mode in ("open", "closed", "503", "swallow")
+        self.mode = mode
+        if mode == "closed":
+            self._close()
+        elif self._listener is None:
+            self._open()
+
+    def _open(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, self.port))
+        listener.listen(16)
+        listener.settimeout(0.1)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+
+    def shutdown(self) -> None:
+        self._close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with client:
+            client.settimeout(30)
+            request = _read_request(client)
+            mode = self.mode
+            with self._lock:
+                self.counts[mode if mode in self.counts else "open"] += 1
+            if mode == "503":
+                client.sendall(SERVICE_UNAVAILABLE)
+                return
+            with socket.create_connection(self.upstream, timeout=60) as upstream:
+                upstream.sendall(request)
+                answer = b""
+                while chunk := upstream.recv(65536):
+                    answer += chunk
+            if mode != "swallow":
+                client.sendall(answer)
+
+
+def _read_request(client: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
