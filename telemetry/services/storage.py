@@ -229,8 +229,16 @@ def sample_partitions_ensure_for(first_us: int, last_us: int) -> list[str]:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [SAMPLE_TABLE])
         for year, month in missing:
             name = partition_name(year, month)
-            cursor.execute("SELECT to_regclass(%s)", [name])
-            if cursor.fetchone()[0] is not None:
+            # Not to_regclass here: it reads this backend's catalog cache, which an advisory
+            # lock does not refresh, so a partition another request created while we waited
+            # looked missing and CREATE failed with DuplicateTable (8 collectors starting a
+            # month together). A query on pg_class sees every commit before the statement.
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = %s "
+                "AND relnamespace = current_schema()::regnamespace)",
+                [name],
+            )
+            if cursor.fetchone()[0]:
                 continue
             lower = _month_start(year, month).isoformat()
             upper = _month_start(*_next_month(year, month)).isoformat()
