@@ -333,3 +333,22 @@ def columns_from_rows(rows: Any) -> dict[str, list[Any]]:
             raise _refuse("rows", "must be an object of column: value", index)
         names.update(dict.fromkeys(row))
     return {name: [row.get(name) for row in rows] for name in names}
+
+
+def batches_import(
+    *, battery: Battery, columns: Mapping[str, Any], source_id: str
+) -> list[BatchOutcome]:
+    """Store a whole history (an operator's import, no device) as consecutive batches of at
+    most TELEMETRY_MAX_BATCH_ROWS samples, through batch_ingest. Batch ids are
+    `<source_id>:<k>`: importing the same source again stores nothing and answers as before."""
+    if TIMESTAMP not in columns:
+        raise _refuse(TIMESTAMP, "required column is missing")
+    total = len(columns[TIMESTAMP])
+    size = settings.TELEMETRY_MAX_BATCH_ROWS
+    outcomes = []
+    for k, start in enumerate(range(0, max(total, 1), size)):
+        part = {name: values[start : start + size] for name, values in columns.items()}
+        outcomes.append(
+            batch_ingest(device=None, battery=battery, batch_id=f"{source_id}:{k}", columns=part)
+        )
+    return outcomes

@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
 DEFAULT_TEMPERATURE_BAND_C = (0.0, 45.0)
-GAP_LIMIT_S = AnalysisOptions().gap_limit_s
+# The analysis's default gap limit (bms_core.options): the same intervals count as covered.
+GAP_LIMIT_S = AnalysisOptions.__dataclass_fields__["gap_limit_s"].default
 
 
 def temperature_band_c(battery: Battery) -> tuple[float, float, str]:
