@@ -198,3 +198,149 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.battery_id} on {self.day}"
+
+
+# --- Health pipeline (tel-pipeline): analysis state, snapshots, alerts ---------------------------
+# Written by telemetry/services/processing.py and telemetry/services/alerts.py only.
+
+
+class BatteryAnalysis(models.Model):
+    """One battery's running bms_core analysis: the Analyzer state after the last sample fed.
+
+    `checkpoint` is the time of that sample: the next run feeds only samples after it. A run
+    locks this row (select_for_update), so two workers never feed the same samples twice.
+    `rebuild_requested` asks the next run to start again from all raw data (samples older than
+    the checkpoint arrived, or the model's analysis settings changed).
+    """
+
+    battery = models.OneToOneField(
+        Battery, on_delete=models.CASCADE, related_name="telemetry_analysis"
+    )
+    # bms_core.Analyzer.to_state(); None before the first run.
+    state = models.JSONField(null=True, blank=True)
+    checkpoint = models.DateTimeField(null=True, blank=True)
+    samples = models.BigIntegerField(default=0)
+    rebuild_requested = models.BooleanField(default=False)
+    runs = models.PositiveIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    # When the passport last received this analysis's values (at most once per
+    # TELEMETRY_PASSPORT_UPDATE_INTERVAL_S, plus the daily run).
+    passport_updated_at = models.DateTimeField(null=True, blank=True)
+    # Why the last run could not analyse (bad model data, inconsistent columns); "" when fine.
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "battery analyses"
+
+    def __str__(self) -> str:
+        return f"analysis of {self.battery_id} up to {self.checkpoint}"
+
+
+class ProcessingRequest(models.Model):
+    """A batch of samples waiting to be analysed, written after its batch committed.
+
+    Append-only and never locked by a run, so ingestion does not wait for analysis. A run
+    deletes the requests it covered; the sweep re-enqueues batteries whose requests are left
+    over (the broker was down when the batch arrived).
+    """
+
+    battery_id = models.BigIntegerField()
+    # Time of the batch's first sample: at or before the checkpoint means a rebuild.
+    earliest = models.DateTimeField()
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["battery_id", "earliest"]),
+            models.Index(fields=["requested_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"process {self.battery_id} from {self.earliest}"
+
+
+class HealthSnapshot(models.Model):
+    """What one run of the analysis found: the bms_core report (every key, as `report()` gives
+    it), what went into the passport, and why the other values did not."""
+
+    battery = models.ForeignKey(Battery, on_delete=models.PROTECT, related_name="health_snapshots")
+    created_at = models.DateTimeField()
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+    samples = models.BigIntegerField()
+    # Samples fed by this run (all of them after a rebuild).
+    samples_new = models.BigIntegerField()
+    rebuilt = models.BooleanField(default=False)
+    report = models.JSONField()
+    # Passport attribute -> value this run determined (written when passport_updated).
+    passport_values = models.JSONField(default=dict)
+    # Passport attribute (or "internal_resistance") -> why it was left as it was.
+    missing = models.JSONField(default=dict)
+    # The analysis settings taken from the battery model, and why a default was used.
+    settings = models.JSONField(default=dict)
+    passport_updated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["battery_id", "-created_at", "-id"]
+        indexes = [models.Index(fields=["battery", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"health of {self.battery_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Alert(models.Model):
+    """A warning about one battery (a bms_core cell alert, or a device that stopped sending).
+
+    `cause` names what it is about (e.g. "resistance_high:cell-3", "no_data:device-5"): while an
+    alert for a cause is not resolved, the same cause updates it instead of raising another.
+    Resolved by a person (`resolved_by`) or by the system when the cause went away
+    (`resolved_by` None).
+    """
+
+    battery = models.ForeignKey(Battery, on_delete=models.CASCADE, related_name="telemetry_alerts")
+    device = models.ForeignKey(
+        Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    cause = models.CharField(max_length=100)
+    kind = models.CharField(max_length=50)
+    cell = models.PositiveSmallIntegerField(null=True, blank=True)
+    severity = models.CharField(max_length=10)
+    message = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN
+    )
+    raised_at = models.DateTimeField()
+    # Last time the cause was seen; `cleared_at` once it no longer was.
+    last_seen_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["battery", "cause"],
+                condition=~Q(status="resolved"),
+                name="alert_one_unresolved_per_cause",
+            )
+        ]
+        indexes = [models.Index(fields=["battery", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.cause} on {self.battery_id} ({self.status})"
