@@ -10,7 +10,9 @@ current noise per day; written day by day with the storage service's COPY, not t
 1. **Full run**: the battery's first `battery_process`, which has no stored state, so it reads
    every raw sample back (`sample_columns`, a week at a time), feeds the Analyzer, writes the
    snapshot, the alerts, the state and the passport version. Target for a year: under 15 s.
-2. **Incremental runs**: an hour, then a minute, of new samples appended and processed, as the
+2. **A day's rollup** (`battery_rollups_update` of one full day), which ingestion asks for after
+   every batch.
+3. **Incremental runs**: an hour, then a minute, of new samples appended and processed, as the
    coalesced runs after each collector batch do (restore the state, feed the new rows, write):
    the fixed cost per run and the cost per new sample, the figures the worker capacity in
    docs/deploy.md is built from.
@@ -33,6 +35,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -62,6 +65,7 @@ from passport.services import (  # noqa: E402
 from passport.vocabulary import Category, Chemistry, OrganisationKind  # noqa: E402
 from telemetry.models import BatteryAnalysis, HealthSnapshot  # noqa: E402
 from telemetry.services.processing import battery_process  # noqa: E402
+from telemetry.services.rollups import battery_rollups_update  # noqa: E402
 from telemetry.services.storage import SampleRows, samples_store  # noqa: E402
 
 TARGET_YEAR_S = 15.0
@@ -168,6 +172,16 @@ def main() -> None:
     print(f"full run: {full['samples_fed']:,} samples in {full['wall_s']} s "
           f"({full['process_cpu_s']} s CPU + {full['database_cpu_s']} s database)", flush=True)
 
+    # What the rollup task does after each batch: recompute the whole UTC day it touched.
+    day = datetime.fromtimestamp(float(last_day["timestamp"][0]) - 86_400, tz=UTC).date()
+    backend_before, cpu_before = backend_cpu_s(), time.process_time()
+    started = time.perf_counter()
+    battery_rollups_update(battery_id=battery.pk, first_day=day, last_day=day)
+    rollup = {"day": day.isoformat(), "wall_s": round(time.perf_counter() - started, 3),
+              "process_cpu_s": round(time.process_time() - cpu_before, 3),
+              "database_cpu_s": round(backend_cpu_s() - backend_before, 3)}
+    print(f"rollup of one day: {rollup['wall_s']} s", flush=True)
+
     # The day after the stored ones: an hour, then one minute, of new samples.
     incremental = {}
     for label, seconds in (("hour", 3600), ("minute", 60)):
@@ -201,6 +215,7 @@ def main() -> None:
         "target_year_s": TARGET_YEAR_S,
         "within_target": full["wall_s"] * 365 / args.days < TARGET_YEAR_S,
         "incremental_runs": incremental,
+        "rollup_one_day": rollup,
         "state_json_kb": round(len(json.dumps(BatteryAnalysis.objects.get(
             battery_id=battery.pk).state)) / 1024, 1),
         # As stored (TOAST-compressed): what a run rewrites, and what a snapshot kept forever costs.
