@@ -4,8 +4,8 @@ Every sample is written here the moment it is assembled, before anything is sent
 collector has read survives a crash, a power cut after the commit, a reboot and a service outage of
 any length (bounded by the disk). Three tables:
 
-    sample       samples not yet in a batch, keyed by timestamp (re-reading the same frames stores
-                 nothing twice)
+    sample       samples not yet in a batch, keyed by battery and timestamp (re-reading the same
+                 frames stores nothing twice)
     batch        sealed batches waiting for a 2xx, each with its final request body (gzip JSON)
                  and its client batch id; deleted only after the service answered 2xx
     dead_letter  batches the service refused for good (a 4xx other than 408 / 429), with the
@@ -37,10 +37,12 @@ from .batches import SAMPLE_FIELDS, SealedBatch, batch_build, batch_split
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sample (
-    timestamp REAL PRIMARY KEY,
     battery TEXT NOT NULL,
-    fields TEXT NOT NULL
+    timestamp REAL NOT NULL,
+    fields TEXT NOT NULL,
+    PRIMARY KEY (battery, timestamp)
 );
+CREATE INDEX IF NOT EXISTS sample_order ON sample (timestamp);
 CREATE TABLE IF NOT EXISTS batch (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     batch_id TEXT NOT NULL UNIQUE,
@@ -151,8 +153,8 @@ class Spool:
         timestamp already pending is kept as it was. Returns how many were new."""
         rows = [
             (
-                float(sample.timestamp),
                 battery,
+                float(sample.timestamp),
                 json.dumps(
                     [_finite_or_none(float(getattr(sample, name))) for name in SAMPLE_FIELDS[1:]]
                 ),
@@ -164,7 +166,7 @@ class Spool:
         with self._transaction() as connection:
             before = connection.total_changes
             connection.executemany(
-                "INSERT OR IGNORE INTO sample (timestamp, battery, fields) VALUES (?, ?, ?)", rows
+                "INSERT OR IGNORE INTO sample (battery, timestamp, fields) VALUES (?, ?, ?)", rows
             )
             return connection.total_changes - before
 
