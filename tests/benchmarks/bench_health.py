@@ -51,18 +51,11 @@ import django  # noqa: E402
 django.setup()
 
 from bench_analytics import template_week, year_days  # noqa: E402
-from bench_ingest import bytes_per_row, table_bytes, table_index_bytes  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
+from bench_ingest import bench_model, bytes_per_row, table_bytes, table_index_bytes  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from passport.demo import demo_gtin, lfp_home_battery_model_data  # noqa: E402
-from passport.services import (  # noqa: E402
-    battery_model_create,
-    battery_register,
-    membership_create,
-    organisation_create,
-)
-from passport.vocabulary import Category, Chemistry, OrganisationKind  # noqa: E402
+from passport.demo import demo_gtin  # noqa: E402
+from passport.services import battery_register  # noqa: E402
 from telemetry.models import BatteryAnalysis, HealthSnapshot  # noqa: E402
 from telemetry.services.processing import battery_process  # noqa: E402
 from telemetry.services.rollups import battery_rollups_update  # noqa: E402
@@ -105,15 +98,7 @@ def stored_rows(battery_id: int, day: dict[str, np.ndarray], cells: int) -> Samp
 
 
 def setup_battery(run: str):
-    manufacturer = organisation_create(kind=OrganisationKind.MANUFACTURER,
-                                       name=f"Bench Health {run}", city="Dresden", country="DE")
-    user = get_user_model().objects.create_user(username=f"bench-health-{run}")
-    membership_create(user=user, organisation=manufacturer)
-    model = battery_model_create(
-        user=user, manufacturer=manufacturer, name=f"Bench Health Rack {run}",
-        category=Category.STATIONARY, chemistry=Chemistry.LFP,
-        data=lfp_home_battery_model_data(capacity_ah=100),
-    )
+    user, model = bench_model(run, "Health")
     return battery_register(user=user, model=model, item={
         "gtin": demo_gtin("779"), "serial": f"H{run[2:]}", "batch": "LH1",
         "manufacturing_date": "2024-01-15",

@@ -124,16 +124,22 @@ def copy_payload(battery_id: int, t: np.ndarray, values: np.ndarray) -> bytes:
     ))
 
 
-def setup_world(run: str) -> tuple[object, list, list[str]]:
+def bench_model(run: str, label: str) -> tuple[object, object]:
+    """A manufacturer of the run, its member and a 16s 100 Ah LFP model: (user, model)."""
     manufacturer = organisation_create(kind=OrganisationKind.MANUFACTURER,
-                                       name=f"Bench Telemetry {run}", city="Dresden", country="DE")
-    user = get_user_model().objects.create_user(username=f"bench-telemetry-{run}")
+                                       name=f"Bench {label} {run}", city="Dresden", country="DE")
+    user = get_user_model().objects.create_user(username=f"bench-{label.lower()}-{run}")
     membership_create(user=user, organisation=manufacturer)
     model = battery_model_create(
-        user=user, manufacturer=manufacturer, name=f"Bench Telemetry Rack {run}",
+        user=user, manufacturer=manufacturer, name=f"Bench {label} Rack {run}",
         category=Category.STATIONARY, chemistry=Chemistry.LFP,
         data=lfp_home_battery_model_data(capacity_ah=100),
     )
+    return user, model
+
+
+def setup_world(run: str) -> tuple[object, list, list[str]]:
+    user, model = bench_model(run, "Telemetry")
     batteries, keys = [], []
     for number in range(COLLECTORS):
         battery = battery_register(user=user, model=model, item={
