@@ -162,6 +162,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.getenv("CELERY_VISIBILITY_TIMEOUT_S", "3600")),
 }
+if os.getenv("CELERY_UNACKED_RESTORE_INTERVAL_S"):
+    # How often a worker looks for such messages; kombu's default scans every 10 x 10 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "unacked_restore_interval": int(os.environ["CELERY_UNACKED_RESTORE_INTERVAL_S"]),
+        "unacked_restore_throttle": 1,
+    }
 
 # Telemetry ingestion (telemetry/services/ingest.py). A batch above either limit is refused
 # whole with 413; a collector sends one every minute or so, far below them.

@@ -25,8 +25,6 @@ from bms_core.columns import (
 )
 from passport.access import organisation_of
 from passport.errors import NotFound
-from passport.models import BatteryModel
-from passport.vocabulary import Chemistry
 from telemetry.models import Device
 from telemetry.services.storage import (
     CELL_DTYPE,
@@ -50,33 +48,6 @@ SCALAR_COLUMNS = (
 )
 REQUIRED_SCALARS = {CURRENT, VOLTAGE}
 READ_CHUNK_ROWS = 200_000
-
-# Nominal cell voltages of the chemistries whose value the industry agrees on (IEC 62620 data
-# sheets: LFP 3.2 V, LTO 2.4 V, lead-acid 2.0 V, NiMH 1.2 V). NMC, NCA, LMO and LCO cells are
-# sold as 3.6 V and as 3.7 V, so a pack voltage does not tell their cell count.
-NOMINAL_CELL_VOLTAGE_V = {
-    Chemistry.LFP: 3.2,
-    Chemistry.LTO: 2.4,
-    Chemistry.LEAD_ACID: 2.0,
-    Chemistry.NIMH: 1.2,
-}
-# How far nominal pack / nominal cell voltage may be from a whole number of cells.
-SERIES_CELLS_TOLERANCE = 0.02
-
-
-def battery_model_series_cells(model: BatteryModel) -> int | None:
-    """Cells in series, from the model's nominal voltage and its chemistry's nominal cell
-    voltage (the passport has no attribute for the cell count); None when they do not tell it."""
-    cell_v = NOMINAL_CELL_VOLTAGE_V.get(model.chemistry)
-    nominal_v = (model.data or {}).get("nominal_voltage_v")
-    if cell_v is None or not isinstance(nominal_v, int | float) or nominal_v <= 0:
-        return None
-    ratio = nominal_v / cell_v
-    cells = round(ratio)
-    if cells < 1 or abs(ratio - cells) > SERIES_CELLS_TOLERANCE * ratio:
-        return None
-    return cells
-
 
 def sample_columns(
     *, battery_id: int, after: datetime | None = None, until: datetime | None = None

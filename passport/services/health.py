@@ -22,23 +22,21 @@ from typing import Any
 from passport.attributes import BY_KEY, Level
 from passport.models import Battery, BatteryModel, Passport
 from passport.services.batteries import battery_update
+from passport.vocabulary import Chemistry
 
 HEALTH_REASON = "state of health and use data from the BMS history (bms_core analysis)"
 
-# Nominal cell voltage per chemistry (V), to derive the number of cells in series from the
-# model's nominal voltage (Annex XIII (1h)) when the history has no per-cell columns. Typical
-# datasheet figures; a model whose cells differ shows up as a cell-count mismatch at ingestion.
-NOMINAL_CELL_V = {
-    "LFP": 3.2,
-    "NMC": 3.65,
-    "NCA": 3.6,
-    "LMO": 3.7,
-    "LTO": 2.3,
-    "LCO": 3.7,
-    "NaIon": 3.1,
-    "LeadAcid": 2.0,
-    "NiMH": 1.2,
+# Nominal cell voltages of the chemistries whose value the industry agrees on (IEC 62620 data
+# sheets: LFP 3.2 V, LTO 2.4 V, lead-acid 2.0 V, NiMH 1.2 V). NMC, NCA, LMO and LCO cells are
+# sold as 3.6 V and as 3.7 V, so a pack voltage does not tell their cell count.
+NOMINAL_CELL_VOLTAGE_V = {
+    Chemistry.LFP: 3.2,
+    Chemistry.LTO: 2.4,
+    Chemistry.LEAD_ACID: 2.0,
+    Chemistry.NIMH: 1.2,
 }
+# How far nominal pack / nominal cell voltage may be from a whole number of cells.
+SERIES_CELLS_TOLERANCE = 0.02
 DEFAULT_LOW_TEMP_C = 0.0
 DEFAULT_HIGH_TEMP_C = 45.0
 
@@ -62,13 +60,19 @@ class AnalysisSettings:
 
 
 def series_cells_of_model(model: BatteryModel) -> int | None:
-    """Cells in series: the model's nominal voltage over its chemistry's nominal cell voltage,
-    or None when either is unknown."""
-    nominal_v = model.data.get("nominal_voltage_v")
-    cell_v = NOMINAL_CELL_V.get(model.chemistry)
-    if not nominal_v or cell_v is None:
+    """Cells in series, from the model's nominal voltage and its chemistry's nominal cell
+    voltage (the passport has no attribute for the cell count); None when they do not tell it.
+    Ingestion checks a batch's cell columns against it; the analysis judges cell limits on pack
+    voltage / cells when a history has no cell columns."""
+    cell_v = NOMINAL_CELL_VOLTAGE_V.get(model.chemistry)
+    nominal_v = (model.data or {}).get("nominal_voltage_v")
+    if cell_v is None or not isinstance(nominal_v, int | float) or nominal_v <= 0:
         return None
-    return max(1, round(float(nominal_v) / cell_v))
+    ratio = nominal_v / cell_v
+    cells = round(ratio)
+    if cells < 1 or abs(ratio - cells) > SERIES_CELLS_TOLERANCE * ratio:
+        return None
+    return cells
 
 
 def analysis_settings_of_model(model: BatteryModel) -> AnalysisSettings:
@@ -83,12 +87,12 @@ def analysis_settings_of_model(model: BatteryModel) -> AnalysisSettings:
     series = series_cells_of_model(model)
     if series is None:
         notes["series_cells"] = (
-            "unknown: the model declares no nominal voltage (#61) or its chemistry has no "
-            "nominal cell voltage here; per-cell columns are then required"
+            "unknown: the model declares no nominal voltage (#61), or its chemistry's cells do "
+            "not have one agreed nominal voltage; histories then need per-cell columns"
         )
     lower = model.data.get("idle_temperature_lower_c")
     upper = model.data.get("idle_temperature_upper_c")
-    if lower is not None and upper is not None and float(lower) < float(upper):
+    if isinstance(lower, int | float) and isinstance(upper, int | float) and lower < upper:
         low_c, high_c = float(lower), float(upper)
     else:
         low_c, high_c = DEFAULT_LOW_TEMP_C, DEFAULT_HIGH_TEMP_C

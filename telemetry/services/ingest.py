@@ -49,8 +49,8 @@ from bms_core.columns import (
 from bms_core.plausibility import first_implausible
 from passport.errors import FieldError, NotPermitted, TooLarge, ValidationFailed
 from passport.models import Battery
+from passport.services.health import series_cells_of_model
 from telemetry.models import Batch, Device
-from telemetry.selectors import battery_model_series_cells
 from telemetry.services.devices import device_may_write
 from telemetry.services.storage import (
     SampleRows,
@@ -261,8 +261,16 @@ def samples_prepare(*, battery: Battery, columns: Mapping[str, Any], now: dateti
     return _stored_form(battery, history)
 
 
+def _time_text(seconds: float) -> str:
+    """ISO 8601 where the time is one a calendar can show; else the Unix seconds as given."""
+    try:
+        return format_time(seconds)
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds:g} (Unix seconds)"
+
+
 def _check_battery_facts(battery: Battery, history: History, now: datetime) -> None:
-    series_cells = battery_model_series_cells(battery.model)
+    series_cells = series_cells_of_model(battery.model)
     if history.cell_v and series_cells is not None and len(history.cell_v) != series_cells:
         name = f"cell_{len(history.cell_v)}_v"
         raise _refuse(
@@ -276,7 +284,7 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
         row = int(np.argmax(early))
         raise _refuse(
             TIMESTAMP,
-            f"{format_time(float(history.time_s[row]))} is before the battery was made "
+            f"{_time_text(float(history.time_s[row]))} is before the battery was made "
             f"({battery.manufacturing_date.isoformat()})",
             row,
         )
@@ -288,7 +296,7 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
         row = int(np.argmax(expired))
         raise _refuse(
             TIMESTAMP,
-            f"{format_time(float(history.time_s[row]))} is older than the raw retention "
+            f"{_time_text(float(history.time_s[row]))} is older than the raw retention "
             f"(samples before {cutoff.date().isoformat()} are not kept)",
             row,
         )
@@ -297,7 +305,7 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
         row = int(np.argmax(late))
         raise _refuse(
             TIMESTAMP,
-            f"{format_time(float(history.time_s[row]))} is in the future (the server's time is "
+            f"{_time_text(float(history.time_s[row]))} is in the future (the server's time is "
             f"{format_time(now.timestamp())})",
             row,
         )

@@ -22,6 +22,10 @@ longer than bms_core's gap limit (300 s by default) is a gap: not integrated, no
 Idempotent: a day is recomputed whole from the raw samples and written with update_or_create,
 so recomputing gives the same row. A day without samples is left as it is: its raw samples may
 have been dropped by retention, and the rollup is then the only record.
+
+When. The nightly sweep (beat, `battery_rollups_sweep_task`) computes the day just over for
+every battery that sent data; a batch with samples of earlier days (late data, an import) asks
+at once for those days. Each battery-day is thus read about once, not once per batch.
 """
 
 from __future__ import annotations
@@ -37,24 +41,23 @@ from django.utils import timezone
 from bms_core.integrate import split_totals
 from bms_core.options import AnalysisOptions
 from passport.models import Battery
+from passport.services.health import analysis_settings_of_model
 from telemetry.models import DailyRollup
 from telemetry.selectors import sample_columns
 
 logger = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
-DEFAULT_TEMPERATURE_BAND_C = (0.0, 45.0)
 # The analysis's default gap limit (bms_core.options): the same intervals count as covered.
 GAP_LIMIT_S = AnalysisOptions.__dataclass_fields__["gap_limit_s"].default
 
 
 def temperature_band_c(battery: Battery) -> tuple[float, float, str]:
-    """(lower, upper, where from): the model's declared range, else the default."""
-    data = battery.model.data or {}
-    lower, upper = data.get("idle_temperature_lower_c"), data.get("idle_temperature_upper_c")
-    if isinstance(lower, int | float) and isinstance(upper, int | float) and lower < upper:
-        return float(lower), float(upper), "model"
-    return (*DEFAULT_TEMPERATURE_BAND_C, "default")
+    """(lower, upper, where from): the boundaries the health analysis uses (the model's declared
+    idle range, else the default; passport.services.health is their one home)."""
+    band = analysis_settings_of_model(battery.model)
+    where = "default" if "temperature_boundaries" in band.notes else "model"
+    return band.low_temp_c, band.high_temp_c, where
 
 
 def _day_start(day: date) -> datetime:
@@ -191,15 +194,26 @@ def battery_rollups_update(*, battery_id: int, first_day: date, last_day: date) 
     return written
 
 
-def battery_rollups_request(*, battery_id: int, first: datetime, last: datetime) -> None:
-    """After new samples from `first` to `last`: recompute the days they touch, and the day
-    before (its last interval may end in the new samples). In a task when a broker is there."""
+def battery_rollups_request(
+    *, battery_id: int, first: datetime, last: datetime, now: datetime | None = None
+) -> bool:
+    """After new samples from `first` to `last`: recompute the closed days they touch (and the
+    day before, whose last interval may end in them), in a task when a broker is there.
+
+    Samples of today change only today's rollup, which the nightly sweep computes once the day
+    is over: recomputing a whole day per batch would read every battery's day of samples every
+    minute. So only late data (a collector catching up, an import) asks for work here. Returns
+    whether a recomputation was requested.
+    """
     from telemetry.tasks import battery_rollups_update_task
 
+    today = (now or timezone.now()).astimezone(UTC).date()
     first_day = (first.astimezone(UTC) - timedelta(seconds=GAP_LIMIT_S)).date()
-    last_day = last.astimezone(UTC).date()
+    last_day = min(last.astimezone(UTC).date(), today - timedelta(days=1))
+    if first_day > last_day:
+        return False
     # retry=False: with the broker down, fail at once rather than hold the request; the
-    # daily sweep recomputes what was missed.
+    # nightly sweep recomputes what was missed.
     battery_rollups_update_task.apply_async(
         kwargs={
             "battery_id": battery_id,
@@ -208,11 +222,13 @@ def battery_rollups_request(*, battery_id: int, first: datetime, last: datetime)
         },
         retry=False,
     )
+    return True
 
 
 def battery_rollups_sweep(*, since: datetime) -> int:
-    """Recompute the days touched by every batch received since `since` (the daily safety net
-    for requests lost while the broker was down); returns the number of rows written."""
+    """Recompute the days touched by every batch received since `since`: run nightly, it
+    computes the day just over for every battery that sent data, and catches late-data
+    requests lost while the broker was down. Returns the number of rows written."""
     from django.db.models import Max, Min
 
     from telemetry.models import Batch

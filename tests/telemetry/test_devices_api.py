@@ -153,3 +153,16 @@ def test_bad_device_input_is_400_naming_the_field(api_as, users, battery) -> Non
     response = maker.post(DEVICES, {"name": "x", "batteries": ["(01)00000000000000(21)NOPE"]}, format="json")
     assert response.status_code == 404
     assert maker.post(f"{DEVICES}999999/rotate/").status_code == 404
+
+
+def test_staff_revokes_a_device_in_the_admin(client, users, device) -> None:
+    client.force_login(users.staff)
+    assert client.get(f"/admin/telemetry/device/{device.device.pk}/change/").status_code == 200
+    assert client.get("/admin/telemetry/batch/").status_code == 200
+    assert client.get("/admin/telemetry/dailyrollup/").status_code == 200
+    response = client.post(
+        "/admin/telemetry/device/",
+        {"action": "revoke", "_selected_action": [device.device.pk]},
+    )
+    assert response.status_code == 302
+    assert device_authenticate(device.key) is None

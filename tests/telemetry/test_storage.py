@@ -129,3 +129,22 @@ def test_a_sample_already_stored_goes_through_the_staging_path(battery) -> None:
     assert Sample.objects.filter(battery_id=battery.pk).count() == 6
     # The same connection keeps working after the failed direct COPY.
     assert samples_store(rows_at(battery.pk, [datetime(2026, 3, 11, tzinfo=UTC)])) == 1
+
+
+def test_the_one_layout_payload_equals_the_general_one() -> None:
+    """A batch whose columns are each always or never NULL takes the structured-array path;
+    adding one NULL forces the per-row path. The bytes of the other rows must not differ."""
+    moments = [datetime(2026, 3, 10, 0, 0, s, tzinfo=UTC) for s in range(5)]
+    uniform = rows_at(3, moments, temperature_c=[20.0] * 5)
+    with_cells = SampleRows(
+        battery_id=3, time_us=uniform.time_us, scalars=uniform.scalars,
+        cell_v=np.full((5, 16), 3.3),
+    )
+    holed = rows_at(3, moments, temperature_c=[20.0] * 4 + [np.nan])
+    fast, general = copy_binary_payload(uniform), copy_binary_payload(holed)
+    row_bytes = 2 + 12 * 4 + 8 * (2 + 3)
+    assert len(fast) == 19 + 5 * row_bytes + 2
+    # The first four rows are identical in both encodings; the fifth lost 8 bytes to the NULL.
+    assert fast[: 19 + 4 * row_bytes] == general[: 19 + 4 * row_bytes]
+    assert len(general) == len(fast) - 8
+    assert len(copy_binary_payload(with_cells)) == len(fast) + 5 * 64
