@@ -191,3 +191,14 @@ def test_owner_reads_the_latest_snapshot_and_the_history(owned_battery, users) -
     entries = client.get(f"/api/v1/telemetry/batteries/{owned_battery.identifier}/health/history/").json()
     assert entries["count"] == 2
     assert entries["results"][0]["figures"]["samples"] == len(history["timestamp"])
+
+
+def test_staff_see_analyses_snapshots_and_alerts_in_the_admin(alerted, users, client) -> None:
+    store(alerted.id, {k: v[:500] for k, v in simulated().items()})
+    result = battery_process(battery_id=alerted.id)
+    client.force_login(users.staff)
+    for name, pk in (("batteryanalysis", alerted.telemetry_analysis.pk),
+                     ("healthsnapshot", result.snapshot_id),
+                     ("alert", Alert.objects.filter(battery=alerted).first().pk)):
+        assert client.get(f"/admin/telemetry/{name}/").status_code == 200, name
+        assert client.get(f"/admin/telemetry/{name}/{pk}/change/").status_code == 200, name

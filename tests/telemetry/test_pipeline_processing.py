@@ -189,3 +189,65 @@ def test_battery_health_command_prints_the_report_with_bms_cores_keys(battery) -
     assert printed["samples"] == expected["samples"] == 3000
     with pytest.raises(CommandError, match="not found"):
         call_command("battery_health", "no-such-battery")
+
+
+def test_the_passport_is_written_at_most_once_per_interval_and_the_daily_run_catches_up(
+    battery, settings
+) -> None:
+    settings.TELEMETRY_PASSPORT_UPDATE_INTERVAL_S = 3600
+    history = simulated()
+    store(battery.id, part(history, 0, 4000))
+    assert battery_process(battery_id=battery.id).passport_updated
+    store(battery.id, part(history, 4000, 8000))
+    second = battery_process(battery_id=battery.id)
+    assert not second.passport_updated
+    behind = passport_document(passport=battery.passports.get())["capacity_throughput_ah"]
+    daily = battery_process(battery_id=battery.id, force_passport=True)
+    assert daily.passport_updated and daily.snapshot_id == second.snapshot_id
+    document = passport_document(passport=battery.passports.get())
+    latest = HealthSnapshot.objects.get(pk=second.snapshot_id)
+    assert document["capacity_throughput_ah"] == round(latest.report["discharge_throughput_ah"], 1) != behind
+    assert HealthSnapshot.objects.get(pk=second.snapshot_id).passport_updated
+    # Nothing new since: the daily run writes nothing more.
+    versions = Version.objects.count()
+    assert not battery_process(battery_id=battery.id, force_passport=True).passport_updated
+    assert Version.objects.count() == versions
+
+
+def test_the_sweep_finds_samples_after_the_checkpoint_and_stale_requests(battery, settings) -> None:
+    from telemetry.services.processing import processing_sweep
+
+    history = simulated()
+    store(battery.id, part(history, 0, 1000))
+    battery_process(battery_id=battery.id)
+    assert battery.id not in processing_sweep()
+    # Stored while the broker was down: no run happened. The sweep enqueues it (and the
+    # embedded default runs it at once).
+    store(battery.id, part(history, 1000, 2000))
+    assert battery.id in processing_sweep()
+    battery_process(battery_id=battery.id)
+    assert battery.id not in processing_sweep()
+    assert BatteryAnalysis.objects.get(battery=battery).samples == 2000
+    # A request older than the delay whose run was lost.
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.TELEMETRY_PROCESSING_DELAY_S + 120)
+    ProcessingRequest.objects.create(battery_id=battery.id, earliest=old, requested_at=old)
+    assert battery.id in processing_sweep()
+
+
+def test_every_scheduled_task_exists_and_the_daily_run_covers_active_batteries(battery) -> None:
+    from django.conf import settings
+
+    from config.celery import app
+    from telemetry.services.processing import batteries_for_daily_run
+    from telemetry.tasks import batteries_process_daily_task
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
+    store(battery.id, part(simulated(), 0, 500))
+    battery_process(battery_id=battery.id)
+    assert batteries_for_daily_run() == [battery.id]
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        store(battery.id, part(simulated(), 500, 900))
+        batteries_process_daily_task.delay()
+        assert BatteryAnalysis.objects.get(battery=battery).samples == 900
