@@ -8,7 +8,8 @@
 
 The key may come from the environment (`TELEMETRY_DEVICE_KEY`) so that it does not show in the
 process list. Exit codes: 0 done (or stopped by SIGTERM / Ctrl-C with everything in the spool),
-1 a log replay left dead letters, 2 bad arguments or an unreadable log / bus.
+1 a log replay left dead letters, or the bus failed while reading (what was read is in the
+spool), 2 bad arguments or an unreadable log / bus.
 """
 
 from __future__ import annotations
@@ -134,5 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot open {args.bus} bus {args.channel}: {error}", file=sys.stderr)
         return 2
     with bus:
-        collector.run_bus(bus)
+        try:
+            collector.run_bus(bus)
+        except (OSError, can.CanError) as error:
+            # The interface went down: what was read is in the spool; a supervisor restarts us.
+            print(f"error: {args.bus} bus {args.channel}: {error}", file=sys.stderr)
+            return 1
     return 0

@@ -13,12 +13,15 @@ import random
 import re
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from importlib.metadata import requires
 from pathlib import Path
 
 import can
 import pytest
-from collector_fakes import T0, FakeService, sample
+from collector_fakes import T0, FakeService, SimulatedBattery, sample
 
 from bms_core.can import encode_frames
 from telemetry.collector import (
@@ -371,6 +374,47 @@ def test_config_names_the_bad_field(tmp_path: Path) -> None:
         make_config(tmp_path, "http://x", max_batch_samples=0)
     with pytest.raises(ValueError, match="^key"):
         make_config(tmp_path, "http://x", key="")
+
+
+# -- a live bus ------------------------------------------------------------------------------
+
+
+def test_a_live_bus_is_delivered_and_a_failing_bus_stops_the_run_with_its_error(
+    tmp_path: Path, service: FakeService
+) -> None:
+    channel = f"unit-{uuid.uuid4()}"
+    battery = SimulatedBattery(channel)
+    battery.start()
+    collector = Collector(make_config(tmp_path, service.url, interval_s=0.3))
+    bus = can.Bus(interface="virtual", channel=channel)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            collector.run_bus(bus)
+        except can.CanError as error:
+            failure.append(error)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    try:
+        battery.sending.set()
+        deadline = time.monotonic() + 20
+        while len(service.timestamps()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        battery.sending.clear()
+        time.sleep(1.0)  # the last burst's cycle closes and is spooled
+        bus.shutdown()  # the interface goes away under the reader
+        runner.join(timeout=10)
+    finally:
+        battery.finished.set()
+        battery.join(timeout=5)
+    assert not runner.is_alive() and len(failure) == 1
+    sent = [round(t, 6) for t, _, _ in battery.sent]
+    delivered = [round(t, 6) for t in service.timestamps()]
+    spooled = collector.spool.status()
+    assert len(delivered) >= 3 and delivered == sent[: len(delivered)]
+    assert len(delivered) + spooled.pending_samples + spooled.batched_samples == len(sent)
 
 
 # -- the command ------------------------------------------------------------------------------

@@ -19,54 +19,12 @@ from pathlib import Path
 import can
 import numpy as np
 import pytest
-from collector_fakes import Gate
+from collector_fakes import Gate, SimulatedBattery
 
-from bms_core.can import FrameId, encode_frames
 from telemetry.collector import Backoff, Collector, CollectorConfig
 from telemetry.models import Batch, Sample
 from telemetry.selectors import sample_columns
 from telemetry.services.devices import device_create
-
-BURST_PERIOD_S = 0.7  # longer than the reader's 0.5 s cycle gap
-FRAME_SPACING_S = 0.002
-
-
-class SimulatedBattery(threading.Thread):
-    """Sends a burst every BURST_PERIOD_S while `sending` is set; remembers what it sent."""
-
-    def __init__(self, channel: str) -> None:
-        super().__init__(daemon=True)
-        self.channel = channel
-        self.sending = threading.Event()
-        self.finished = threading.Event()
-        self.sent: list[tuple[float, float, float]] = []  # 0x356 time, current, voltage
-
-    def run(self) -> None:
-        with can.Bus(interface="virtual", channel=self.channel, preserve_timestamps=True) as bus:
-            second = 0
-            while not self.finished.is_set():
-                if self.sending.is_set():
-                    self._burst(bus, second)
-                    second += 1
-                self.finished.wait(BURST_PERIOD_S)
-
-    def _burst(self, bus: can.BusABC, second: int) -> None:
-        current = round(-30.0 + 0.7 * (second % 80), 1)
-        voltage = round(51.0 + 0.01 * (second % 200), 2)
-        frames = encode_frames({
-            "charge_voltage_limit_v": 56.8, "charge_current_limit_a": 50.0,
-            "discharge_current_limit_a": 100.0, "soc_pct": 40 + second % 50, "soh_pct": 98,
-            "voltage_v": voltage, "current_a": current, "temperature_c": 21.0,
-            "module_count": 1, "charge_enable": True, "discharge_enable": True,
-            "manufacturer": "PYLON", "min_cell_v": 3.19, "max_cell_v": 3.21,
-            "min_cell_temp_c": 20.85, "max_cell_temp_c": 22.85,
-        })
-        start = time.time()
-        for index, msg in enumerate(frames):
-            msg.timestamp = start + index * FRAME_SPACING_S
-            bus.send(msg)
-            if msg.arbitration_id == FrameId.VOLTAGE_CURRENT_TEMPERATURE:
-                self.sent.append((msg.timestamp, current, voltage))
 
 
 class RunningCollector:
