@@ -54,6 +54,7 @@ from telemetry.models import Batch, Device
 from telemetry.services.devices import device_may_write
 from telemetry.services.storage import (
     SampleRows,
+    microseconds_to_datetime,
     retention_cutoff,
     samples_store,
     unix_s_to_microseconds,
@@ -109,6 +110,8 @@ def batch_ingest(
         with transaction.atomic():
             inserted = samples_store(rows)
             answer = _answer(battery, batch_id, rows, inserted)
+            earliest = microseconds_to_datetime(int(rows.time_us[0]))
+            latest = microseconds_to_datetime(int(rows.time_us[-1]))
             Batch.objects.create(
                 device=device,
                 battery=battery,
@@ -117,14 +120,12 @@ def batch_ingest(
                 samples=len(rows),
                 inserted=inserted,
                 duplicates=len(rows) - inserted,
-                first=answer["first"],
-                last=answer["last"],
+                first=earliest,
+                last=latest,
                 answer=answer,
             )
             if device is not None:
                 Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
-            earliest = _datetime_of(int(rows.time_us[0]))
-            latest = _datetime_of(int(rows.time_us[-1]))
             transaction.on_commit(
                 lambda: batch_committed(battery_id=battery.pk, earliest=earliest, latest=latest)
             )
@@ -145,12 +146,6 @@ def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> 
     )
     batch = batches.only("answer").first()
     return BatchOutcome(created=False, answer=batch.answer) if batch is not None else None
-
-
-def _datetime_of(time_us: int) -> datetime:
-    return datetime.fromtimestamp(time_us // 1_000_000, tz=UTC).replace(
-        microsecond=time_us % 1_000_000
-    )
 
 
 def _answer(battery: Battery, batch_id: str, rows: SampleRows, inserted: int) -> dict[str, Any]:
@@ -279,36 +274,22 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
             f"{series_cells} cells in series",
         )
     made = datetime.combine(battery.manufacturing_date, datetime.min.time(), tzinfo=UTC)
-    early = history.time_s < made.timestamp()
-    if early.any():
-        row = int(np.argmax(early))
-        raise _refuse(
-            TIMESTAMP,
-            f"{_time_text(float(history.time_s[row]))} is before the battery was made "
-            f"({battery.manufacturing_date.isoformat()})",
-            row,
-        )
     # Older than the raw retention: the samples would be dropped at once, and a partial day
     # recomputed from them would overwrite the rollup kept for it.
     cutoff = retention_cutoff(now)
-    expired = history.time_s < cutoff.timestamp()
-    if expired.any():
-        row = int(np.argmax(expired))
-        raise _refuse(
-            TIMESTAMP,
-            f"{_time_text(float(history.time_s[row]))} is older than the raw retention "
-            f"(samples before {cutoff.date().isoformat()} are not kept)",
-            row,
-        )
-    late = history.time_s > (now + FUTURE_TOLERANCE).timestamp()
-    if late.any():
-        row = int(np.argmax(late))
-        raise _refuse(
-            TIMESTAMP,
-            f"{_time_text(float(history.time_s[row]))} is in the future (the server's time is "
-            f"{format_time(now.timestamp())})",
-            row,
-        )
+    time_s = history.time_s
+    for wrong, what in (
+        (time_s < made.timestamp(),
+         f"is before the battery was made ({battery.manufacturing_date.isoformat()})"),
+        (time_s < cutoff.timestamp(),
+         f"is older than the raw retention (samples before {cutoff.date().isoformat()} are "
+         "not kept)"),
+        (time_s > (now + FUTURE_TOLERANCE).timestamp(),
+         f"is in the future (the server's time is {format_time(now.timestamp())})"),
+    ):
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise _refuse(TIMESTAMP, f"{_time_text(float(time_s[row]))} {what}", row)
 
 
 def _stored_form(battery: Battery, history: History) -> SampleRows:
