@@ -180,7 +180,7 @@ TELEMETRY_PARTITIONS_AHEAD_MONTHS = int(os.getenv("TELEMETRY_PARTITIONS_AHEAD_MO
 
 # The health pipeline (telemetry/services/processing.py). Batches of one battery arriving within
 # this many seconds are analysed in one run.
-TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "120"))
+TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "300"))
 # A passport version per battery at most this often from telemetry (the daily run always writes
 # one when the values moved): Art. 14 asks for data current at least daily, and every version is
 # kept forever.

@@ -336,9 +336,18 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
         report = analyzer.report()
         mapping = health_mapping(report)
         missing = {**mapping.missing}
-        # Samples that committed in this run's range after it read them: the next run starts
-        # from raw data rather than miss them.
-        missed = _raw_count(battery_id=battery_id, after=after, until=horizon) != fed
+        # Requests inside this run's range that it did not claim came from batches that
+        # committed during the run; if the raw count shows samples it did not read, the next run
+        # starts from raw data rather than miss them. (A batch whose request is not even visible
+        # yet keeps that request, which then lies at or before the checkpoint: a rebuild too.)
+        claimed_ids = {r["id"] for r in claimed}
+        in_range = ProcessingRequest.objects.filter(battery_id=battery_id, earliest__lte=horizon)
+        if after is not None:
+            in_range = in_range.filter(earliest__gt=after)
+        covered_ids = claimed_ids | set(in_range.values_list("id", flat=True))
+        missed = bool(covered_ids - claimed_ids) and (
+            _raw_count(battery_id=battery_id, after=after, until=horizon) != fed
+        )
 
         passport_updated = False
         if _passport_due(analysis, now=now, force=force_passport, rebuilt=rebuild):
@@ -376,14 +385,9 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
         analysis.last_run_at = now
         analysis.last_error = ""
         analysis.save()
-        # Requests this run covered: those it claimed, and later ones inside its range (the
-        # count check above caught any of their samples it did not read).
-        claimed_ids = [r["id"] for r in claimed]
-        later = ProcessingRequest.objects.filter(battery_id=battery_id, earliest__lte=horizon)
-        if after is not None:
-            later = later.filter(earliest__gt=after)
-        ProcessingRequest.objects.filter(id__in=claimed_ids).delete()
-        later.delete()
+        # Requests this run covered: those it claimed, and those inside its range it checked
+        # above. Any that arrive from now on stay for the next run.
+        ProcessingRequest.objects.filter(id__in=covered_ids).delete()
         _test_pause()
         if missed:
             transaction.on_commit(

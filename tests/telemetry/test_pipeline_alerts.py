@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from passport.services import access_grant_create
 from telemetry.models import Alert, AlertStatus
 from telemetry.services.alerts import battery_alerts_sync, devices_check_silence
-from telemetry.services.devices import device_create
+from telemetry.services.devices import device_create, device_unbind
 from telemetry.services.processing import battery_process
 from tests.telemetry.pipeline_support import simulated, store
 
@@ -169,6 +169,16 @@ def test_a_silent_device_raises_one_no_data_alert_per_battery_and_clears_when_he
     device.save(update_fields=["last_seen_at"])
     devices_check_silence(now=later + dt.timedelta(minutes=30))
     alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED and alert.resolved_by is None
+
+
+def test_a_no_data_alert_ends_when_the_device_is_unbound_from_the_battery(owned_battery, users) -> None:
+    device, _key = device_create(user=users.owner, name="pi-garage", batteries=[owned_battery])
+    later = timezone.now() + dt.timedelta(hours=7)
+    devices_check_silence(now=later)
+    device_unbind(user=users.owner, device=device, battery=owned_battery)
+    devices_check_silence(now=later + dt.timedelta(minutes=15))
+    [alert] = Alert.objects.filter(battery=owned_battery, kind="no_data")
     assert alert.status == AlertStatus.RESOLVED and alert.resolved_by is None
 
 
