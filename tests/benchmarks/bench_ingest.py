@@ -428,7 +428,10 @@ def main() -> None:
               f"samples/s, {small['batches_per_second']} batches/s", flush=True)
     finally:
         server.stop()
-        enqueued = redis.Redis.from_url(args.redis_url).delete(queue)
+        broker = redis.Redis.from_url(args.redis_url)
+        enqueued = broker.delete(queue)
+        # Kombu's routing entries for the run's queue.
+        broker.delete(*(key for key in broker.scan_iter(f"_kombu.binding*{queue}")))
     load_after = os.getloadavg()
     rows_written = stored_count(battery_ids + copy_ids + row_ids) - rows_before
     storage = bytes_per_row(sizes_before, (table_bytes(), table_index_bytes()), rows_written)
