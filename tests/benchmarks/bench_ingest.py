@@ -431,7 +431,9 @@ def main() -> None:
         broker = redis.Redis.from_url(args.redis_url)
         enqueued = broker.delete(queue)
         # Kombu's routing entries for the run's queue.
-        broker.delete(*(key for key in broker.scan_iter(f"_kombu.binding*{queue}")))
+        bindings = list(broker.scan_iter(f"_kombu.binding*{queue}"))
+        if bindings:
+            broker.delete(*bindings)
     load_after = os.getloadavg()
     rows_written = stored_count(battery_ids + copy_ids + row_ids) - rows_before
     storage = bytes_per_row(sizes_before, (table_bytes(), table_index_bytes()), rows_written)
