@@ -229,11 +229,12 @@ REST_FRAMEWORK = {
     # JSON only: the HTML pages are server-rendered templates, not DRF's browsable API.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "passport.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "passport.api.negotiation.PreferenceNegotiation",
     "EXCEPTION_HANDLER": "passport.api.exceptions.api_exception_handler",
+    "DEFAULT_METADATA_CLASS": "passport.api.metadata.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "passport.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
@@ -246,6 +247,8 @@ REST_FRAMEWORK = {
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
         # Per collector device key (telemetry batches); a collector sends about one a minute.
         "device": os.getenv("DEVICE_THROTTLE_RATE", "600/minute"),
+        # Passwords and claim codes tried, per client address (passport.throttling).
+        "credentials": os.getenv("CREDENTIALS_THROTTLE_RATE", "30/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -262,6 +265,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Request and response bodies differ (write-only inputs, read-only outputs): separate components.
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are checked like any other (their `data` and `reason` are required); a
+    # separate "Patched..." component would document every field as optional.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "passport.api.schema.strings_without_nul",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "BatteryStatusEnum": "passport.vocabulary.BatteryStatus",

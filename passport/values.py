@@ -42,6 +42,12 @@ def _fail(path: str, reason: str) -> Cleaned:
 
 
 def _format_number(value: float) -> str:
+    """As `%g`; an integer too large for a float (JSON allows any) in the same short form,
+    without converting it."""
+    if isinstance(value, int) and abs(value) >= 10**16:
+        digits = str(abs(value))
+        sign = "-" if value < 0 else ""
+        return f"{sign}{digits[0]}.{digits[1:6].rstrip('0') or '0'}e+{len(digits) - 1}"
     return f"{value:g}"
 
 
@@ -82,7 +88,8 @@ class Number(Kind):
             return _fail(path, f"must be {noun}{self._range_text()}, got {_type_name(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             return _fail(path, f"must be a finite number{self._range_text()}")
-        if self.integer and not float(value).is_integer():
+        # Not float(value): a JSON integer may be too large for a float.
+        if self.integer and isinstance(value, float) and not value.is_integer():
             return _fail(path, f"must be a whole number{self._range_text()}, got {value}")
         too_low = value <= self.minimum if self.exclusive_minimum else value < self.minimum
         if too_low or value > self.maximum:
@@ -397,3 +404,34 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+# The moments a passport can be read at: every date-time Python can hold in UTC.
+EARLIEST_MOMENT = dt.datetime.min.replace(tzinfo=dt.UTC)
+LATEST_MOMENT = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def parse_moment(value: Any) -> dt.datetime | None:
+    """A moment to read a passport at, in UTC, or None when `value` is not one.
+
+    An ISO 8601 date means the end of that day (the passport as it stood that day), in UTC; a
+    date-time without a zone is UTC. A date-time whose UTC equivalent falls outside years
+    1-9999 (e.g. `9999-12-31T23:59:59-01:00`) is held at the nearest end: before any passport
+    existed, or after every version."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    day = parse_date(text)
+    if day is not None:
+        return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        offset = moment.utcoffset() or dt.timedelta(0)
+        return EARLIEST_MOMENT if offset > dt.timedelta(0) else LATEST_MOMENT

@@ -21,7 +21,7 @@ from telemetry.services.devices import device_revoke
 class DeviceBindingInline(admin.TabularInline):
     model = DeviceBinding
     extra = 0
-    fields = ["battery", "bound_by", "created_at"]
+    fields = ("battery", "bound_by", "created_at")
     readonly_fields = fields
     can_delete = False
 

@@ -62,7 +62,7 @@ def sample_columns(
     bms_core does not accept holes in cell voltages.
     """
     conditions = ["battery_id = %s"]
-    params: list[object] = [battery_id]
+    params: list[Any] = [battery_id]
     if after is not None:
         conditions.append("time > %s")
         params.append(db_time_param(after))
@@ -83,7 +83,7 @@ def sample_columns(
     return _rows_to_columns(rows)
 
 
-def _columns_postgresql(where: str, params: list[object]) -> dict[str, npt.NDArray]:
+def _columns_postgresql(where: str, params: list[Any]) -> dict[str, npt.NDArray]:
     """Each row as one fixed-width bytea (time and the scalars with a value as float8, NULL as
     NaN, the cell blobs when every row has the same width), joined by the server into one bytea
     per chunk and cut apart by numpy: no Python object per row or value.

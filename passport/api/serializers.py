@@ -20,8 +20,10 @@ from passport.api.schema import (
     ITEM_DATA_SCHEMA,
     MODEL_DATA_SCHEMA,
 )
+from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
+from passport.register import MAX_ID, search_range_errors
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
 
 # --- fields ------------------------------------------------------------------------------------
@@ -113,8 +115,9 @@ class OrganisationOutputSerializer(OrganisationRefSerializer):
 
 
 class OrganisationFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False)
-    q = serializers.CharField(required=False, max_length=100, help_text="Part of the name.")
+    # Empty parameters mean "any", as a browser's form sends them.
+    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Part of the name.")
 
 
 # --- battery models ----------------------------------------------------------------------------
@@ -124,11 +127,11 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
-    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")
+    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")  # type: ignore[assignment]  # the body key, not Serializer.data
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
-    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -138,7 +141,7 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
-    data = ModelDataField()
+    data = ModelDataField()  # type: ignore[assignment]  # the body key, not Serializer.data
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -177,7 +180,7 @@ class BulkRegisterOutputSerializer(serializers.Serializer):
 
 
 class BatteryUpdateInputSerializer(serializers.Serializer):
-    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -230,8 +233,9 @@ class StatusChangeOutputSerializer(serializers.Serializer):
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=200)
-    claim_code = serializers.CharField(max_length=100)
+    # Not trimmed: a code of blanks is a wrong code (403, like any other), not a missing one.
+    identifier = serializers.CharField(max_length=200, trim_whitespace=False)
+    claim_code = serializers.CharField(max_length=100, trim_whitespace=False)
 
 
 class ClaimOutputSerializer(serializers.Serializer):
@@ -257,7 +261,7 @@ class GrantOutputSerializer(serializers.Serializer):
 
 class PassportReadQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
-        choices=["public", "legitimate", "authority", "full"],
+        choices=[view.value for view in View],
         required=False,
         help_text="Ask for a lower view than your own (never a higher one).",
     )
@@ -275,7 +279,7 @@ class PassportOutputSerializer(serializers.Serializer):
     passport_identifier = serializers.CharField()
     battery_identifier = serializers.CharField()
     view = serializers.ChoiceField(
-        choices=["public", "legitimate", "authority", "full"],
+        choices=[view.value for view in View],
         help_text="The audience the document was filtered for.",
     )
     at = serializers.DateTimeField(allow_null=True, help_text="The moment read; null for now.")
@@ -331,15 +335,15 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # the body key, not Serializer.errors
 
 
 # --- regulator ---------------------------------------------------------------------------------
 
 
 class RegulatorFilterSerializer(serializers.Serializer):
-    manufacturer = serializers.IntegerField(required=False, min_value=1, help_text="Organisation id.")
-    model = serializers.IntegerField(required=False, min_value=1, help_text="Battery model id.")
+    manufacturer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Organisation id.")
+    model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
     chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     status = serializers.ChoiceField(choices=BatteryStatus.choices, required=False)
@@ -349,9 +353,9 @@ class RegulatorFilterSerializer(serializers.Serializer):
     registered_to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict) -> dict:
-        for start, end in (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to")):
-            if start in attrs and end in attrs and attrs[start] > attrs[end]:
-                raise serializers.ValidationError({end: f"must not be before {start}"})
+        errors = search_range_errors(attrs)
+        if errors:
+            raise serializers.ValidationError({error.field: [error.reason] for error in errors})
         return attrs
 
 
@@ -379,3 +383,19 @@ class RegisterRowSerializer(serializers.Serializer):
     manufacturer = serializers.CharField()
     model_id = serializers.IntegerField()
     registered_at = serializers.DateTimeField()
+
+
+class RegisterPageSerializer(serializers.Serializer):
+    """One page of the register listing (the default)."""
+
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = RegisterRowSerializer(many=True)
+
+
+class RegisterExportSerializer(serializers.Serializer):
+    """Every match at once (`?format=json`), streamed."""
+
+    columns = serializers.ListField(child=serializers.CharField())
+    results = RegisterRowSerializer(many=True)

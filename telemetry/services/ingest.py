@@ -63,6 +63,7 @@ from telemetry.services.storage import (
 logger = logging.getLogger(__name__)
 
 BATCH_ID_MAX = 64
+LAST_CALENDAR_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 # A collector's clock may run a little ahead of ours; more than this is a wrong clock.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 _CELL_COLUMN = re.compile(r"^cell_\d+_(v|temp_c)$")
@@ -117,9 +118,9 @@ def batch_ingest(
                 battery=battery,
                 batch_id=batch_id,
                 received_at=timezone.now(),
-                samples=len(rows),
+                samples=answer["samples"],
                 inserted=inserted,
-                duplicates=len(rows) - inserted,
+                duplicates=answer["duplicates"],
                 first=earliest,
                 last=latest,
                 answer=answer,
@@ -149,12 +150,15 @@ def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> 
 
 
 def _answer(battery: Battery, batch_id: str, rows: SampleRows, inserted: int) -> dict[str, Any]:
+    # Samples as sent: a row repeating the one before counts as a duplicate, as one stored
+    # already does.
+    sent = len(rows) + rows.repeated_rows
     return {
         "batch_id": batch_id,
         "battery": battery.identifier,
-        "samples": len(rows),
+        "samples": sent,
         "inserted": inserted,
-        "duplicates": len(rows) - inserted,
+        "duplicates": sent - inserted,
         "first": format_time(int(rows.time_us[0]) / 1e6),
         "last": format_time(int(rows.time_us[-1]) / 1e6),
     }
@@ -224,9 +228,15 @@ def _timestamps(values: Any) -> npt.NDArray[np.float64]:
                 raise _refuse(TIMESTAMP, f"not a time: {value!r}", row)
         array = np.array([str(value) for value in array.tolist()])
     try:
-        return bms_core.parse_timestamps(array)
+        time_s = bms_core.parse_timestamps(array)
     except ValueError as error:
         raise validation_error_from_bms_core(error) from None
+    # Beyond the calendar (Python's datetime) a time cannot even be named in a message.
+    outside = ~(np.abs(time_s) <= LAST_CALENDAR_SECOND)
+    if outside.any():
+        row = int(np.argmax(outside))
+        raise _refuse(TIMESTAMP, f"{time_s[row]:g} is not a time (Unix seconds)", row)
+    return time_s
 
 
 def samples_prepare(*, battery: Battery, columns: Mapping[str, Any], now: datetime) -> SampleRows:
@@ -293,7 +303,7 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
 
 
 def _stored_form(battery: Battery, history: History) -> SampleRows:
-    scalars: dict[str, npt.NDArray[np.float64]] = {
+    scalars: dict[str, npt.NDArray[np.floating]] = {
         CURRENT: history.current_a,
         VOLTAGE: history.voltage_v,
     }
@@ -308,6 +318,7 @@ def _stored_form(battery: Battery, history: History) -> SampleRows:
         scalars=scalars,
         cell_v=np.column_stack(history.cell_v) if history.cell_v else None,
         cell_temp_c=np.column_stack(history.cell_temp_c) if history.cell_temp_c else None,
+        repeated_rows=history.duplicates_dropped,
     )
 
 

@@ -49,7 +49,8 @@ logger = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
 # The analysis's default gap limit (bms_core.options): the same intervals count as covered.
-GAP_LIMIT_S = AnalysisOptions.__dataclass_fields__["gap_limit_s"].default
+# (Options need a rated capacity; the gap limit does not depend on it.)
+GAP_LIMIT_S = AnalysisOptions(rated_capacity_ah=1.0).gap_limit_s
 
 
 def temperature_band_c(battery: Battery) -> tuple[float, float, str]:

@@ -122,7 +122,7 @@ BAD_VALUES = [
     ("voltage_v", 4, -3.0, "physical range"),
     ("temperature_c", 1, 400.0, "physical range"),
     ("soc_pct", 0, 140, "physical range"),
-    ("timestamp", 3, "2026-03-10T12:00:05Z", "strictly increasing"),
+    ("timestamp", 3, "2026-03-10T12:00:05Z", "out of order"),
     ("timestamp", 2, "not a time", "ISO 8601"),
     ("timestamp", 0, "2026-02-01T00:00:00Z", "before the battery was made"),
     ("timestamp", 5, "2099-01-01T00:00:00Z", "future"),
@@ -246,6 +246,23 @@ def test_an_ingest_takes_a_fixed_number_of_queries(send, samples) -> None:
     with CaptureQueriesContext(connection) as large:
         send(samples(2000, start=SAMPLES_START + timedelta(hours=2)), batch_id="large")
     assert len(large) == len(small)
+
+
+def test_a_row_repeating_the_one_before_counts_as_a_duplicate(send, samples, battery) -> None:
+    columns = samples(4)
+    for values in columns.values():
+        values.insert(2, values[1])
+    answer = send(columns).json()
+    assert (answer["samples"], answer["inserted"], answer["duplicates"]) == (5, 4, 1)
+    assert stored_count(battery) == 4
+    # The same time with another value is refused: which one is right cannot be told.
+    columns = samples(4, start=SAMPLES_START + timedelta(hours=1))
+    for values in columns.values():
+        values.insert(2, values[1])
+    columns["current_a"][2] += 1.0
+    response = send(columns, batch_id="conflicting")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "timestamp"
 
 
 def test_other_columns_are_ignored(send, samples, battery) -> None:

@@ -11,19 +11,36 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from passport.access import filter_document
 from passport.attributes import Tier, View
-from passport.models import Battery, Passport
-from passport.vocabulary import PassportState
+from passport.errors import FieldError
+from passport.models import Battery
+from passport.selectors import current_passport_of, with_current_passport
 
 AUTHORITY_TIERS = View.AUTHORITY.tiers()
+
+# The rules of the register search, for the API's query serializer and the page's form alike.
+# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
+# the databases refuse to compare with it.
+MAX_ID = 2**63 - 1
+# (from, to) pairs of inclusive date bounds.
+DATE_RANGES = (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to"))
+
+
+def search_range_errors(filters: Mapping[str, Any]) -> list[FieldError]:
+    """A date range whose start is after its end, named by its end."""
+    return [
+        FieldError(end, f"must not be before {start}")
+        for start, end in DATE_RANGES
+        if filters.get(start) is not None and filters.get(end) is not None and filters[start] > filters[end]
+    ]
 
 # Candidate columns from the passport document, in listing order; filtered per tier.
 DOCUMENT_COLUMNS = (
@@ -42,24 +59,6 @@ DOCUMENT_COLUMNS = (
 REGISTER_COLUMNS = ("manufacturer_id", "manufacturer", "model_id", "registered_at")
 COLUMNS: tuple[str, ...] = tuple(filter_document(dict.fromkeys(DOCUMENT_COLUMNS), AUTHORITY_TIERS)) + REGISTER_COLUMNS
 EXPORT_CHUNK = 2000
-
-
-def with_current_passport(batteries: QuerySet[Battery]) -> QuerySet[Battery]:
-    """One extra query per chunk of batteries instead of one per battery."""
-    passports = Passport.objects.only("passport_id", "state", "battery_id").order_by("id")
-    return batteries.prefetch_related(Prefetch("passports", queryset=passports, to_attr="passport_list"))
-
-
-def current_passport_of(battery: Battery) -> Passport | None:
-    """As selectors.battery_passport, from the prefetched list: the passport that is not
-    superseded, or the latest one when all are (the battery went into a new one)."""
-    passports = getattr(battery, "passport_list", None)
-    if passports is None:
-        passports = list(battery.passports.order_by("id"))
-    current = [passport for passport in passports if passport.state != PassportState.SUPERSEDED]
-    if current:
-        return current[0]
-    return passports[-1] if passports else None
 
 
 def battery_row(battery: Battery, tiers: Iterable[Tier]) -> dict[str, Any]:
