@@ -195,7 +195,7 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
         f"excursions of the highest cell above {options.get('max_cell_v', 3.65):g} V, "
         f"ended {options.get('event_hysteresis_v', 0.1):g} V below it")
 
-    if "capacity_rated_basis_ah" in report and report["capacity_rated_basis_ah"] is not None:
+    if report.get("capacity_ah") is not None and report.get("capacity_rated_basis_ah") is not None:
         # Annex VII Part A (1) compares with the rated capacity, so the passport takes the
         # estimate on the rated definition (C/5 at 25 °C) where the analysis gives one.
         put("remaining_capacity_ah", round(report["capacity_rated_basis_ah"], 1),

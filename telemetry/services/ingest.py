@@ -201,8 +201,8 @@ def validation_error_from_bms_core(error: ValueError) -> ValidationFailed:
 
 def _numeric(name: str, values: Any) -> npt.NDArray[np.float64]:
     """Numbers (null = no value) as float64; the first row that is not one is named."""
-    array = np.asarray(values)
-    if array.ndim != 1:
+    array = _one_dimensional(values)
+    if array is None or array.ndim != 1:
         raise _refuse(name, "must be a list of numbers")
     if array.dtype.kind in "fiu":
         return array.astype(np.float64, copy=False)
@@ -218,9 +218,17 @@ def _numeric(name: str, values: Any) -> npt.NDArray[np.float64]:
     return np.array([np.nan if v is None else float(v) for v in array.tolist()], dtype=np.float64)
 
 
+def _one_dimensional(values: Any) -> np.ndarray | None:
+    """The values as an array, or None when they nest unevenly (numpy refuses those)."""
+    try:
+        return np.asarray(values)
+    except ValueError:
+        return None
+
+
 def _timestamps(values: Any) -> npt.NDArray[np.float64]:
-    array = np.asarray(values)
-    if array.ndim != 1:
+    array = _one_dimensional(values)
+    if array is None or array.ndim != 1:
         raise _refuse(TIMESTAMP, "must be a list of ISO 8601 times or Unix seconds")
     if array.dtype.kind == "O":
         for row, value in enumerate(array.tolist()):
