@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import cast
 
 from bms_core.can import Sample
 
@@ -45,7 +46,8 @@ def batch_id_for(battery: str, columns: dict[str, list[float | None]]) -> str:
     canonical = json.dumps([battery, columns], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:BATCH_ID_DIGEST_CHARS]
     timestamps = columns["timestamp"]
-    return f"{round(timestamps[0] * 1000)}-{len(timestamps)}-{digest}"
+    first_ms = round(cast(float, timestamps[0]) * 1000)  # the timestamp column has no None
+    return f"{first_ms}-{len(timestamps)}-{digest}"
 
 
 def _columns(rows: Sequence[tuple[float, Sequence[float | None]]]) -> dict[str, list[float | None]]:
@@ -67,8 +69,8 @@ def _sealed(battery: str, columns: dict[str, list[float | None]]) -> SealedBatch
         battery=battery,
         body=body,
         samples=len(timestamps),
-        first_timestamp=float(timestamps[0]),  # type: ignore[arg-type]
-        last_timestamp=float(timestamps[-1]),  # type: ignore[arg-type]
+        first_timestamp=cast(float, timestamps[0]),
+        last_timestamp=cast(float, timestamps[-1]),
     )
 
 

@@ -178,7 +178,8 @@ class Collector:
                 return wait_s
             answer = self._poster(self._url, self.config.key, batch.body)
             if not self._settle(batch, answer):
-                return self.spool.next_batch().next_attempt_at - self._clock()  # type: ignore[union-attr]
+                head = self.spool.next_batch()
+                return None if head is None else head.next_attempt_at - self._clock()
         return None
 
     def _settle(self, batch: SpooledBatch, answer: Answer) -> bool:
@@ -210,11 +211,11 @@ class Collector:
         return False
 
     def _send_loop(self, *, seal_every_s: float | None, until_drained: Callable[[], bool]) -> None:
-        next_seal = self._clock() + seal_every_s if seal_every_s else None
+        next_seal = None if seal_every_s is None else self._clock() + seal_every_s
         while not self.stopping:
-            if next_seal is not None and self._clock() >= next_seal:
+            if seal_every_s is not None and next_seal is not None and self._clock() >= next_seal:
                 self.seal_all()
-                next_seal = self._clock() + seal_every_s  # type: ignore[operator]
+                next_seal = self._clock() + seal_every_s
             wait_s = self.deliver()
             if wait_s is None and until_drained():
                 return

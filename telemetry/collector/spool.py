@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
+from bms_core.can import Sample
+
 from .batches import SAMPLE_FIELDS, SealedBatch, batch_build, batch_split
 
 SCHEMA = """
@@ -148,9 +150,9 @@ class Spool:
 
     # -- samples -----------------------------------------------------------------------------
 
-    def samples_add(self, battery: str, samples: Iterable[object]) -> int:
-        """Store samples (objects with the `bms_core.can.Sample` fields) in one transaction; a
-        timestamp already pending is kept as it was. Returns how many were new."""
+    def samples_add(self, battery: str, samples: Iterable[Sample]) -> int:
+        """Store samples in one transaction; a timestamp already pending is kept as it was.
+        Returns how many were new."""
         rows = [
             (
                 battery,
