@@ -32,7 +32,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -51,7 +50,13 @@ import django  # noqa: E402
 django.setup()
 
 from bench_analytics import template_week, year_days  # noqa: E402
-from bench_ingest import bench_model, bytes_per_row, table_bytes, table_index_bytes  # noqa: E402
+from bench_ingest import (  # noqa: E402
+    bench_model,
+    bytes_per_row,
+    machine_and_load,
+    table_bytes,
+    table_index_bytes,
+)
 from django.db import connection  # noqa: E402
 
 from passport.demo import demo_gtin  # noqa: E402
@@ -209,10 +214,7 @@ def main() -> None:
         "storage": storage,
         "report_excerpt": {key: snapshot.report.get(key) for key in
                            ("equivalent_full_cycles", "capacity_ah", "samples")},
-        "load_average": {"before": [round(v, 2) for v in load_before],
-                         "after": [round(v, 2) for v in load_after]},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        **machine_and_load(load_before, load_after),
     }
     if not args.keep:
         with connection.cursor() as cursor:

@@ -311,6 +311,16 @@ def bytes_per_row(before: tuple[int, int], after: tuple[int, int], rows: int) ->
     }
 
 
+def machine_and_load(before: tuple[float, ...], after: tuple[float, ...]) -> dict:
+    """What the figures were measured on, and how busy it was (a shared machine)."""
+    return {
+        "load_average": {"before": [round(v, 2) for v in before],
+                         "after": [round(v, 2) for v in after]},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "platform": platform.platform()},
+    }
+
+
 def median_of(runs: list[dict], *path: str) -> float | None:
     values = []
     for run in runs:
@@ -477,10 +487,7 @@ def main() -> None:
         "target_share_of_copy": TARGET_SHARE_OF_COPY,
         "within_target": share >= TARGET_SHARE_OF_COPY,
         "storage": storage,
-        "load_average": {"before": [round(v, 2) for v in load_before],
-                         "after": [round(v, 2) for v in load_after]},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        **machine_and_load(load_before, load_after),
     }
     if not args.keep:
         with connection.cursor() as cursor:
