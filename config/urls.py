@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -8,3 +10,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("passport.urls")),
 ]
+
+if os.getenv("BENCH_BASELINE_VIEW"):
+    from config.bench_baseline import BASELINE_PATH, baseline_read
+
+    urlpatterns.insert(0, path(BASELINE_PATH, baseline_read, name="bench-baseline"))

@@ -9,6 +9,14 @@ from django.urls import include, path, re_path
 
 from passport import views
 from passport.api import views as api_views
+from passport.public_cache import (
+    HTML,
+    JSON,
+    by_battery_identifier,
+    by_digital_link,
+    by_passport_id,
+    public_cached,
+)
 
 # GS1 Digital Link (GS1 DL 1.2): GTIN-8/12/13/14, optional AI 10 (batch/lot), AI 21 (serial).
 # A serial may contain "/" once percent-decoded, so it takes the rest of the path.
@@ -19,10 +27,26 @@ urlpatterns = [
     path("api/v1/", include("passport.api.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("passports/<str:passport_id>", views.PassportPage.as_view(), name="passport-page"),
-    path("batteries/<path:identifier>", views.BatteryPage.as_view(), name="battery-page"),
-    re_path(rf"^01/{GTIN}/10/(?P<lot>[^/]+)/21/(?P<serial>.+)$", api_views.DigitalLinkWithLotView.as_view(), name="digital-link-lot"),
-    re_path(rf"^01/{GTIN}/21/(?P<serial>.+)$", api_views.DigitalLinkView.as_view(), name="digital-link"),
+    path(
+        "passports/<str:passport_id>",
+        public_cached(views.PassportPage.as_view(), lookup=by_passport_id, offers=(HTML, JSON)),
+        name="passport-page",
+    ),
+    path(
+        "batteries/<path:identifier>",
+        public_cached(views.BatteryPage.as_view(), lookup=by_battery_identifier, offers=(HTML, JSON)),
+        name="battery-page",
+    ),
+    re_path(
+        rf"^01/{GTIN}/10/(?P<lot>[^/]+)/21/(?P<serial>.+)$",
+        public_cached(api_views.DigitalLinkWithLotView.as_view(), lookup=by_digital_link, offers=(HTML, JSON)),
+        name="digital-link-lot",
+    ),
+    re_path(
+        rf"^01/{GTIN}/21/(?P<serial>.+)$",
+        public_cached(api_views.DigitalLinkView.as_view(), lookup=by_digital_link, offers=(HTML, JSON)),
+        name="digital-link",
+    ),
     path("my/batteries/", views.my_batteries, name="my-batteries"),
     path("service/", views.service_lookup, name="service-lookup"),
     path("manufacturer/", views.manufacturer_dashboard, name="manufacturer-dashboard"),
