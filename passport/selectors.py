@@ -37,6 +37,9 @@ def _pk(value: Any) -> Any:
 
 def battery_search(
     *,
+    identifier: str | None = None,
+    gtin: str | None = None,
+    serial: str | None = None,
     manufacturer: Organisation | int | None = None,
     model: BatteryModel | int | None = None,
     chemistry: str | None = None,
@@ -47,8 +50,15 @@ def battery_search(
     registered_from: dt.date | None = None,
     registered_to: dt.date | None = None,
 ) -> QuerySet[Battery]:
-    """Batteries matching every given filter (the regulators' search); date bounds inclusive."""
+    """Batteries matching every given filter (the regulators' search); date bounds inclusive.
+    `identifier` is canonical and `gtin` a GTIN-14 (passport.register_filters reads them so)."""
     batteries = Battery.objects.select_related("model", "model__manufacturer", "responsible_operator")
+    if identifier:
+        batteries = batteries.filter(identifier=identifier)
+    if gtin:
+        batteries = batteries.filter(gtin=gtin)
+    if serial:
+        batteries = batteries.filter(serial=serial)
     if manufacturer is not None:
         batteries = batteries.filter(model__manufacturer_id=_pk(manufacturer))
     if model is not None:

@@ -42,6 +42,24 @@ DOCUMENT_COLUMNS = (
 REGISTER_COLUMNS = ("manufacturer_id", "manufacturer", "model_id", "registered_at")
 COLUMNS: tuple[str, ...] = tuple(filter_document(dict.fromkeys(DOCUMENT_COLUMNS), AUTHORITY_TIERS)) + REGISTER_COLUMNS
 EXPORT_CHUNK = 2000
+# Headings for people (the regulator's page); exports keep the keys above as their headings.
+COLUMN_LABELS = {
+    "battery_identifier": "Battery identifier",
+    "passport_identifier": "Passport",
+    "model_name": "Model",
+    "category": "Category",
+    "chemistry": "Chemistry",
+    "gtin": "GTIN",
+    "serial_number": "Serial number",
+    "batch": "Batch",
+    "manufacturing_date": "Manufactured",
+    "status": "Status",
+    "state": "Passport state",
+    "manufacturer_id": "Manufacturer id",
+    "manufacturer": "Manufacturer",
+    "model_id": "Model id",
+    "registered_at": "Registered",
+}
 
 
 def with_current_passport(batteries: QuerySet[Battery]) -> QuerySet[Battery]:

@@ -337,31 +337,6 @@ class ErrorsSerializer(serializers.Serializer):
 # --- regulator ---------------------------------------------------------------------------------
 
 
-class RegulatorFilterSerializer(serializers.Serializer):
-    manufacturer = serializers.IntegerField(required=False, min_value=1, help_text="Organisation id.")
-    model = serializers.IntegerField(required=False, min_value=1, help_text="Battery model id.")
-    chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
-    category = serializers.ChoiceField(choices=Category.choices, required=False)
-    status = serializers.ChoiceField(choices=BatteryStatus.choices, required=False)
-    manufactured_from = serializers.DateField(required=False)
-    manufactured_to = serializers.DateField(required=False)
-    registered_from = serializers.DateField(required=False)
-    registered_to = serializers.DateField(required=False)
-
-    def validate(self, attrs: dict) -> dict:
-        for start, end in (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to")):
-            if start in attrs and end in attrs and attrs[start] > attrs[end]:
-                raise serializers.ValidationError({end: f"must not be before {start}"})
-        return attrs
-
-
-class RegulatorExportQuerySerializer(RegulatorFilterSerializer):
-    format = serializers.ChoiceField(
-        choices=["csv", "json"], required=False,
-        help_text="Export every matching battery (streamed) instead of one page.",
-    )
-
-
 class RegisterRowSerializer(serializers.Serializer):
     """One battery as the authority tier may see it in the register listing."""
 
