@@ -21,6 +21,7 @@ __all__ = [
     "battery_model_list",
     "battery_passport",
     "battery_search",
+    "manufacturer_choices",
     "organisation_get",
     "organisation_list",
     "organisation_of",
@@ -173,6 +174,13 @@ def organisation_list(*, kind: str | None = None, name_contains: str | None = No
     if name_contains:
         organisations = organisations.filter(name__icontains=name_contains)
     return organisations
+
+
+def manufacturer_choices() -> list[tuple[int, str]]:
+    """(id, name) of the organisations that have battery models, by name."""
+    return list(
+        Organisation.objects.filter(battery_models__isnull=False).distinct().order_by("name").values_list("pk", "name")
+    )
 
 
 def organisation_get(*, organisation_id: int) -> Organisation:

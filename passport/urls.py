@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 
 from passport import views
 from passport.api import views as api_views
+from passport.pages import regulator
 from passport.public_cache import (
     HTML,
     JSON,
@@ -50,5 +51,5 @@ urlpatterns = [
     path("my/batteries/", views.my_batteries, name="my-batteries"),
     path("service/", views.service_lookup, name="service-lookup"),
     path("manufacturer/", views.manufacturer_dashboard, name="manufacturer-dashboard"),
-    path("regulator/", views.regulator_search, name="regulator-search"),
+    path("regulator/", regulator.regulator_search, name="regulator-search"),
 ]
