@@ -27,7 +27,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -38,16 +37,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
-from passport.api.negotiation import choose_renderer
-from passport.api.throttles import AnonymousRateThrottle
+from passport.api.negotiation import choose_media_type
 from passport.errors import NotFound
 from passport.identifiers import IdentifierError, battery_identifier_parse, digital_link_identifier
 from passport.models import Passport, Version
+from passport.pages.common import refusing_throttle
 from passport.selectors import _current_first
 from passport.services.documents import DOCUMENT_SHAPE
 
 JSON = "application/json"
 HTML = "text/html"
+# Answered by the resolver itself (passport.resolver): never from stored bytes.
+LINKSET = "application/linkset+json"
+STORED_MEDIA_TYPES = (HTML, JSON)
+# The view's own headers are kept with the body (e.g. the Digital Link's Link header); these
+# are the request's or this module's to set.
+UNSTORED_HEADERS = frozenset({"vary", "etag", "cache-control", "content-length", "set-cookie"})
 # How long stored bytes live; entries never go stale (see above), the lifetime bounds memory.
 PUBLIC_CACHE_SECONDS = 3600
 # Clients and shared caches keep the answer but ask again each time (a 304 costs one query).
@@ -148,17 +153,10 @@ def is_public_request(request: HttpRequest) -> bool:
 
 
 def preferred_media_type(request: HttpRequest, offers: tuple[str, ...]) -> str | None:
-    """The offered media type the client prefers (as the views negotiate: the first offer answers
-    `*/*` or no Accept header), or None when it accepts none of them."""
-    choice = choose_renderer(
-        request.META.get("HTTP_ACCEPT", ""), [SimpleNamespace(media_type=offer) for offer in offers]
-    )
-    return choice[1] if choice is not None else None
-
-
-def _throttled(request: HttpRequest) -> bool:
-    throttle = AnonymousRateThrottle()
-    return not throttle.allow_request(request, None)
+    """The media type the address answers this request with, negotiated as the resolver does
+    (the first offer answers `*/*` or no Accept header); None when it is not one kept here."""
+    chosen = choose_media_type(request.META.get("HTTP_ACCEPT", ""), offers)
+    return chosen if chosen in STORED_MEDIA_TYPES else None
 
 
 def _headers(response: HttpResponseBase, etag: str) -> HttpResponseBase:
@@ -172,11 +170,15 @@ def public_cached(
     view: Callable[..., HttpResponseBase],
     *,
     lookup: Callable[..., PublicVersion | None],
-    offers: tuple[str, ...],
+    default: str,
+    linkset: bool = False,
 ) -> Callable[..., HttpResponseBase]:
-    """Wrap a passport read view: anonymous reads answered from stored bytes (see the module
-    docstring); `lookup` takes the URL's keyword arguments, `offers` are the media types the
-    view answers, in its order of preference."""
+    """Wrap a passport address (passport.resolver): anonymous reads answered from stored bytes
+    (see the module docstring). `lookup` takes the URL's keyword arguments; `default` is the
+    media type the address answers `*/*` with; `linkset` for a Digital Link, which also
+    answers its linkset."""
+    offers = (default, JSON if default == HTML else HTML, *((LINKSET,) if linkset else ()))
+
 
     @functools.wraps(view)
     def read(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
@@ -194,20 +196,28 @@ def public_cached(
         ).hexdigest()[:32]
         etag = f'"{tag}"'
         key = f"public-read:{tag}"
+        stored = None
         if etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):
             answer: HttpResponseBase | None = HttpResponse(status=304)
         else:
             stored = cache.get(key)
-            answer = HttpResponse(stored[1], content_type=stored[0]) if stored is not None else None
+            answer = HttpResponse(stored[1]) if stored is not None else None
         if answer is not None:
-            # Throttled like the view (which then answers the 429 itself).
-            return view(request, **kwargs) if _throttled(request) else _headers(answer, etag)
+            # Counted like the view's reads; a refused one is the view's to answer (429).
+            if refusing_throttle(request) is not None:
+                return view(request, **kwargs)
+            if stored is not None:
+                for header, value in stored[0]:
+                    answer[header] = value
+            return _headers(answer, etag)
         response = view(request, **kwargs)
         if hasattr(response, "render"):
             response.render()
         # Stored only when it is the same for every anonymous reader: no cookie was set.
         if response.status_code == 200 and not response.streaming and not response.cookies:
-            cache.set(key, (response["Content-Type"], response.content), PUBLIC_CACHE_SECONDS)
+            headers = [(header, value) for header, value in response.items()
+                       if header.lower() not in UNSTORED_HEADERS]
+            cache.set(key, (headers, response.content), PUBLIC_CACHE_SECONDS)
             _headers(response, etag)
         return response
 

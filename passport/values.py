@@ -397,3 +397,34 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+# The moments a passport can be read at: every date-time Python can hold in UTC.
+EARLIEST_MOMENT = dt.datetime.min.replace(tzinfo=dt.UTC)
+LATEST_MOMENT = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def parse_moment(value: Any) -> dt.datetime | None:
+    """A moment to read a passport at, in UTC, or None when `value` is not one.
+
+    An ISO 8601 date means the end of that day (the passport as it stood that day), in UTC; a
+    date-time without a zone is UTC. A date-time whose UTC equivalent falls outside years
+    1-9999 (e.g. `9999-12-31T23:59:59-01:00`) is held at the nearest end: before any passport
+    existed, or after every version."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    day = parse_date(text)
+    if day is not None:
+        return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        offset = moment.utcoffset() or dt.timedelta(0)
+        return EARLIEST_MOMENT if offset > dt.timedelta(0) else LATEST_MOMENT

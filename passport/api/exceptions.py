@@ -1,9 +1,10 @@
 """One exception handler for the whole API: every error body is `{"errors": [...]}`.
 
 Each error is `{"field": <dotted path or null>, "reason": <text>}`, plus `"index"` for a row of a
-bulk request. Domain errors (passport.errors) map to their status here so that views never
-translate them one by one; DRF's own errors (serializer validation, authentication, throttling,
-404 from a lookup) are reshaped into the same body.
+bulk request. Domain errors (passport.errors) take their status and body from
+passport.http_errors, the one map the pages use too, so that views never translate them one by
+one; DRF's own errors (serializer validation, authentication, throttling, 404 from a lookup) are
+reshaped into the same body.
 """
 
 from __future__ import annotations
@@ -13,23 +14,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from passport import errors as domain
 from passport.api.parsers import too_large
+from passport.http_errors import error_item, error_items, status_of
 
 # Keys DRF uses for "the request as a whole" rather than one field.
 NON_FIELD_KEYS = frozenset({"non_field_errors", "detail"})
-
-
-def error(field: str | None, reason: str, index: int | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"field": field, "reason": reason}
-    if index is not None:
-        body["index"] = index
-    return body
 
 
 def flatten_detail(detail: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str | None, str]]:
@@ -49,24 +43,7 @@ def flatten_detail(detail: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[st
 
 
 def domain_error_response(exc: domain.PassportError) -> Response:
-    if isinstance(exc, domain.ValidationFailed):
-        body = [error(item.field, item.reason, item.index) for item in exc.errors]
-        return Response({"errors": body}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, domain.Conflict):
-        return Response(
-            {"errors": [error(exc.field, exc.reason)]}, status=status.HTTP_409_CONFLICT
-        )
-    if isinstance(exc, domain.TransitionRefused):
-        return Response(
-            {"errors": [error("status", exc.reason)]}, status=status.HTTP_409_CONFLICT
-        )
-    if isinstance(exc, domain.NotPermitted):
-        return Response({"errors": [error(None, exc.reason)]}, status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, domain.NotFound):
-        return Response(
-            {"errors": [error(None, f"{exc.what} not found.")]}, status=status.HTTP_404_NOT_FOUND
-        )
-    return Response({"errors": [error(None, str(exc))]}, status=status.HTTP_400_BAD_REQUEST)
+    return Response({"errors": error_items(exc)}, status=status_of(exc))
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -81,5 +58,5 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    response.data = {"errors": [error(field, reason) for field, reason in flatten_detail(response.data)]}
+    response.data = {"errors": [error_item(field, reason) for field, reason in flatten_detail(response.data)]}
     return response

@@ -8,6 +8,7 @@ view's first renderer answers `*/*` or a missing header.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.http import Http404
@@ -51,10 +52,10 @@ def parse_accept(header: str) -> list[AcceptEntry]:
     return sorted(entries, key=lambda entry: entry.sort_key)
 
 
-def renderer_rank(renderer: BaseRenderer, entries: list[AcceptEntry]) -> tuple[float, int, int] | None:
+def media_type_rank(offered_type: str, entries: list[AcceptEntry]) -> tuple[float, int, int] | None:
     """(quality, specificity, -position) of the most specific Accept entry matching the
-    renderer's media type (RFC 9110, 12.5.1), or None when no entry matches."""
-    offered = _MediaType(renderer.media_type)
+    offered media type (RFC 9110, 12.5.1), or None when no entry matches."""
+    offered = _MediaType(offered_type)
     matching = [entry for entry in entries if offered.match(entry.media_type)]
     if not matching:
         return None
@@ -62,21 +63,31 @@ def renderer_rank(renderer: BaseRenderer, entries: list[AcceptEntry]) -> tuple[f
     return (best.quality, best.media_type.precedence, -best.position)
 
 
+def choose_media_type(header: str, offered: Sequence[str]) -> str | None:
+    """The offered media type the client prefers; on a tie (e.g. `*/*`) or without an Accept
+    header the first offered one; None when the client accepts none of them."""
+    entries = parse_accept(header) if header.strip() else []
+    if not entries:
+        return offered[0]
+    ranked = []
+    for order, media_type in enumerate(offered):
+        rank = media_type_rank(media_type, entries)
+        if rank is not None and rank[0] > 0:
+            ranked.append((rank, -order, media_type))
+    if not ranked:
+        return None
+    _, _, media_type = max(ranked, key=lambda item: (item[0], item[1]))
+    return media_type
+
+
 def choose_renderer(
     header: str, renderers: list[BaseRenderer]
 ) -> tuple[BaseRenderer, str] | None:
     """The renderer the client prefers; on a tie (e.g. `*/*`) the view's own order decides."""
-    entries = parse_accept(header) if header.strip() else []
-    if not entries:
-        return renderers[0], renderers[0].media_type
-    ranked = []
-    for order, renderer in enumerate(renderers):
-        rank = renderer_rank(renderer, entries)
-        if rank is not None and rank[0] > 0:
-            ranked.append((rank, -order, renderer))
-    if not ranked:
+    media_type = choose_media_type(header, [renderer.media_type for renderer in renderers])
+    if media_type is None:
         return None
-    _, _, renderer = max(ranked, key=lambda item: (item[0], item[1]))
+    renderer = next(renderer for renderer in renderers if renderer.media_type == media_type)
     return renderer, renderer.media_type
 
 

@@ -20,6 +20,7 @@ from passport.api.schema import (
     ITEM_DATA_SCHEMA,
     MODEL_DATA_SCHEMA,
 )
+from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
@@ -257,7 +258,7 @@ class GrantOutputSerializer(serializers.Serializer):
 
 class PassportReadQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
-        choices=["public", "legitimate", "authority", "full"],
+        choices=[view.value for view in View],
         required=False,
         help_text="Ask for a lower view than your own (never a higher one).",
     )
@@ -275,7 +276,7 @@ class PassportOutputSerializer(serializers.Serializer):
     passport_identifier = serializers.CharField()
     battery_identifier = serializers.CharField()
     view = serializers.ChoiceField(
-        choices=["public", "legitimate", "authority", "full"],
+        choices=[view.value for view in View],
         help_text="The audience the document was filtered for.",
     )
     at = serializers.DateTimeField(allow_null=True, help_text="The moment read; null for now.")

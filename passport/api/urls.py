@@ -1,9 +1,15 @@
-"""/api/v1/ routes. Battery identifiers may contain "/" (ISO/IEC 15459), hence `path:`."""
+"""/api/v1/ routes. Battery identifiers may contain "/" (ISO/IEC 15459), hence `path:`.
+
+The passport reads answer JSON; a browser asking one of them for HTML gets the passport page
+(passport.resolver), as at the passport's own addresses.
+"""
 
 from django.urls import path
 
+from passport import lookups, public_cache
 from passport.api import views
-from passport.public_cache import HTML, JSON, by_battery_identifier, by_passport_id, public_cached
+from passport.public_cache import public_cached
+from passport.resolver import JSON, READ_WRITE, passport_address
 
 app_name = "api"
 
@@ -23,14 +29,18 @@ urlpatterns = [
     path("batteries/<path:identifier>/grants/", views.GrantCreateView.as_view(), name="battery-grants"),
     path(
         "batteries/<path:identifier>/",
-        public_cached(views.BatteryDetailView.as_view(), lookup=by_battery_identifier, offers=(JSON, HTML)),
+        public_cached(
+            passport_address(lookups.BATTERY, default=JSON, api_view=views.BatteryDetailView, methods=READ_WRITE),
+            lookup=public_cache.by_battery_identifier, default=JSON,
+        ),
         name="battery-detail",
     ),
     path("passports/<str:passport_id>/versions/", views.PassportVersionsView.as_view(), name="passport-versions"),
     path("passports/<str:passport_id>/verify", views.PassportVerifyView.as_view(), name="passport-verify"),
     path(
         "passports/<str:passport_id>/",
-        public_cached(views.PassportDetailView.as_view(), lookup=by_passport_id, offers=(JSON, HTML)),
+        public_cached(passport_address(lookups.PASSPORT, default=JSON), lookup=public_cache.by_passport_id,
+                      default=JSON),
         name="passport-detail",
     ),
     path("claims/", views.ClaimView.as_view(), name="claims"),
@@ -38,19 +48,23 @@ urlpatterns = [
     # EN 18222-shaped reads and updates.
     path(
         "dpp/product/<path:identifier>/at/<str:moment>",
-        views.DppProductAtView.as_view(),
+        passport_address(lookups.DPP_PRODUCT_AT, default=JSON),
         name="dpp-product-at",
     ),
     path(
         "dpp/product/<path:identifier>",
-        public_cached(views.DppProductView.as_view(), lookup=by_battery_identifier, offers=(JSON, HTML)),
+        public_cached(passport_address(lookups.DPP_PRODUCT, default=JSON),
+                      lookup=public_cache.by_battery_identifier, default=JSON),
         name="dpp-product",
     ),
     path("dpp/<str:passport_id>/elements/<path:path>", views.DppElementView.as_view(), name="dpp-element"),
     path("dpp/<str:passport_id>/versions", views.PassportVersionsView.as_view(), name="dpp-versions"),
     path(
         "dpp/<str:passport_id>",
-        public_cached(views.DppPassportView.as_view(), lookup=by_passport_id, offers=(JSON, HTML)),
+        public_cached(
+            passport_address(lookups.DPP_PASSPORT, default=JSON, api_view=views.DppPassportView, methods=READ_WRITE),
+            lookup=public_cache.by_passport_id, default=JSON,
+        ),
         name="dpp-passport",
     ),
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers as drf_serializers
@@ -16,23 +17,22 @@ from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from passport import selectors
+from passport import lookups, selectors
 from passport.access import access_tiers
 from passport.api import serializers as s
 from passport.api.negotiation import ExportNegotiation
 from passport.api.parsers import BulkJSONParser
 from passport.api.permissions import ActsForOrganisation, IsAuthority
 from passport.api.register import export_response, register_rows, with_current_passport
-from passport.api.renderers import PageRenderer
-from passport.errors import FieldError, NotFound, ValidationFailed
-from passport.identifiers import digital_link_identifier, qr_url
+from passport.errors import FieldError, ValidationFailed
+from passport.identifiers import qr_url
+from passport.lookups import PassportLookup
 from passport.models import Passport
-from passport.presentation import passport_page_context, version_line
+from passport.presentation import version_line
 from passport.register_filters import REGISTER_FILTERS, FilterKind, register_filters_clean
 from passport.services import (
     PassportReading,
@@ -51,8 +51,6 @@ from passport.services import (
     version_chain_verify,
 )
 from passport.services.permissions import organisation_of, require_member
-
-PASSPORT_TEMPLATE = "passport/passport.html"
 
 
 def endpoint_of(request: Request) -> str:
@@ -269,24 +267,7 @@ class BatteryBulkRegisterView(APIView):
         return Response({"created": len(rows), "batteries": rows}, status=status.HTTP_201_CREATED)
 
 
-# --- passport reads (JSON for programs, HTML for browsers) ---------------------------------------
-
-
-def parse_moment(text: str) -> dt.datetime:
-    """An ISO date (meaning the end of that day, UTC) or date-time (UTC when no zone is given)."""
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is not None:
-        return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as error:
-        raise drf_serializers.ValidationError(
-            {"at": [f"must be an ISO 8601 date or date-time, got {text!r}"]}
-        ) from error
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+# --- passport reads ------------------------------------------------------------------------------
 
 
 def passport_output(*, passport: Passport, reading: PassportReading, at: dt.datetime | None) -> dict[str, Any]:
@@ -301,16 +282,101 @@ def passport_output(*, passport: Passport, reading: PassportReading, at: dt.date
     return s.PassportOutputSerializer(output).data
 
 
+class PassportReadSchema(AutoSchema):
+    """Each address of the one read view is documented by its lookup."""
+
+    def _lookup(self) -> PassportLookup:
+        return self.view.lookup  # type: ignore[attr-defined]
+
+    def get_tags(self) -> list[str]:
+        return [self._lookup().tag] if self.method == "GET" else super().get_tags()
+
+    def get_summary(self) -> str | None:
+        return self._lookup().summary if self.method == "GET" else super().get_summary()
+
+    def get_description(self) -> str:
+        return self._lookup().description if self.method == "GET" else super().get_description()
+
+    def get_operation_id(self) -> str:
+        if self.method == "GET":
+            return f"{self._lookup().name}_retrieve"
+        return super().get_operation_id()
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if "{moment}" in self.path:
+            parameters.append(MOMENT_PARAMETER)
+        if self._is_digital_link():
+            parameters.append(LINK_TYPE_PARAMETER)
+        return parameters
+
+    def get_response_serializers(self) -> Any:
+        if self.method != "GET":
+            return super().get_response_serializers()
+        if self._is_digital_link():
+            return {**READ_RESPONSES, **RESOLVER_RESPONSES}
+        return READ_RESPONSES
+
+    def _is_digital_link(self) -> bool:
+        return self.method == "GET" and self.path.startswith("/01/")
+
+
+MOMENT_PARAMETER = OpenApiParameter(
+    "moment",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="ISO 8601 date (the end of that day, UTC) or date-time (UTC without a zone).",
+)
+LINK_TYPE_PARAMETER = OpenApiParameter(
+    "linkType",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description="GS1-Conformant Resolver: `linkset` (or `all`) for the linkset of this battery; "
+    "a GS1 link type (`gs1:dpp`, `gs1:recyclingInfo`, `gs1:instructions`, ...) for a 307 to its "
+    "target; absent or `gs1:dpp` for the passport itself.",
+)
+LINK_TARGET_SCHEMA = {
+    "type": "object",
+    "properties": {"href": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}},
+    "required": ["href"],
+}
+LINKSET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "linkset": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"anchor": {"type": "string"}},
+                "additionalProperties": {"type": "array", "items": LINK_TARGET_SCHEMA},
+            },
+        }
+    },
+    "required": ["linkset"],
+}
+RESOLVER_RESPONSES = {
+    (200, "application/linkset+json"): OpenApiResponse(
+        LINKSET_SCHEMA, description="The linkset (RFC 9264) of this battery's Digital Link."
+    ),
+    (307, "application/json"): OpenApiResponse(description="To the target of the requested `linkType`."),
+}
+READ_RESPONSES = {
+    (200, "application/json"): s.PassportOutputSerializer,
+    (200, "text/html"): OpenApiResponse(
+        OpenApiTypes.STR, description="The passport page, for a browser's `Accept: text/html`."
+    ),
+    **error_responses(400, 403, 404),
+}
+
+
 class PassportReadView(APIView):
-    """Reads one passport through the caller's access rights; subclasses say which passport."""
+    """One passport read through the caller's access rights, as JSON. Every address that reads a
+    passport is this view with its lookup (passport.lookups), given in the URL configuration;
+    the passport page at the same address is passport.pages.passport, chosen by passport.resolver."""
 
-    permission_classes = (AllowAny,)
-    renderer_classes = (JSONRenderer, PageRenderer)
-
-    def resolve(self, **kwargs: Any) -> tuple[Passport, dt.datetime | None]:
-        """The passport the URL names and the date to read it at (None: now). Every concrete
-        read view overrides this; the base class has no URL of its own to resolve."""
-        raise NotImplementedError(f"{type(self).__name__} must say which passport it reads")
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+    schema = PassportReadSchema()
+    lookup: PassportLookup = lookups.PASSPORT
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -319,71 +385,36 @@ class PassportReadView(APIView):
         patch_vary_headers(response, ("Authorization", "Cookie"))
         return response
 
-    def get(self, request: Request, **kwargs: Any) -> Response:
+    @extend_schema(parameters=[s.PassportReadQuerySerializer])
+    def get(self, request: Request, **url_arguments: Any) -> Response:
         query = s.PassportReadQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        requested_view = query.validated_data.get("view")
-        passport, at = self.resolve(**kwargs)
+        passport, at = self.lookup(**url_arguments)
         reading = passport_read(
-            user=request.user, passport=passport, at=at, view=requested_view, endpoint=endpoint_of(request)
+            user=request.user,
+            passport=passport,
+            at=at,
+            view=query.validated_data.get("view"),
+            endpoint=endpoint_of(request),
         )
-        if request.accepted_renderer.format == "html":
-            context = passport_page_context(
-                passport=passport,
-                document=reading.document,
-                tiers=reading.tiers,
-                view=reading.view.value,
-                versions=list(selectors.version_list(passport=passport)),
-                at=at,
-                qr_target=qr_url(passport),
-            )
-            return Response(context, template_name=PASSPORT_TEMPLATE)
         return Response(passport_output(passport=passport, reading=reading, at=at))
 
 
-READ_PARAMETERS = [s.PassportReadQuerySerializer]
-READ_RESPONSES = {
-    (200, "application/json"): s.PassportOutputSerializer,
-    (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="The passport page."),
-    **error_responses(400, 403, 404),
-}
-
-
-class PassportDetailView(PassportReadView):
-    @extend_schema(
-        tags=["passports"],
-        parameters=READ_PARAMETERS,
-        responses=READ_RESPONSES,
-        summary="Read a passport by passport identifier",
-        description="HTML for browsers, JSON with `Accept: application/json`. The document holds "
-        "the attributes the caller may read; `?view=public` asks for a lower view.",
-    )
-    def get(self, request: Request, passport_id: str) -> Response:
-        return super().get(request, passport_id=passport_id)
-
-    def resolve(self, *, passport_id: str) -> tuple[Passport, None]:
-        return selectors.passport_get(passport_id=passport_id), None
+def updated_passport_response(request: Request, passport: Passport) -> Response:
+    """After a change, the passport as the caller now reads it."""
+    reading = passport_read(user=request.user, passport=passport, endpoint=endpoint_of(request))
+    return Response(passport_output(passport=passport, reading=reading, at=None))
 
 
 class BatteryDetailView(PassportReadView):
-    permission_classes = (IsAuthenticatedOrReadOnly,)
+    """The read by battery identifier, and the update of the battery's item data."""
 
-    @extend_schema(
-        tags=["batteries"],
-        parameters=READ_PARAMETERS,
-        responses=READ_RESPONSES,
-        summary="Read a battery's current passport by battery identifier",
-    )
-    def get(self, request: Request, identifier: str) -> Response:
-        return super().get(request, identifier=identifier)
-
-    def resolve(self, *, identifier: str) -> tuple[Passport, None]:
-        return selectors.passport_of_battery(identifier=identifier), None
+    lookup = lookups.BATTERY
 
     @extend_schema(
         tags=["batteries"],
         request=s.BatteryUpdateInputSerializer,
-        responses={(200, "application/json"): s.PassportOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: s.PassportOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
         summary="Update a battery's item data (versioned)",
         description="Item-level attributes, static corrections and dynamic values (state of "
         "health...). Refused with 409 when the passport has ceased.",
@@ -396,79 +427,15 @@ class BatteryDetailView(PassportReadView):
         return updated_passport_response(request, passport)
 
 
-def updated_passport_response(request: Request, passport: Passport) -> Response:
-    """After a change, the passport as the caller now reads it."""
-    reading = passport_read(user=request.user, passport=passport, endpoint=endpoint_of(request))
-    return Response(passport_output(passport=passport, reading=reading, at=None))
-
-
-class DigitalLinkView(PassportReadView):
-    """GS1 Digital Link resolver: /01/<GTIN>/21/<serial> (optionally /10/<lot>) answers with the
-    battery's current passport."""
-
-    renderer_classes = (PageRenderer, JSONRenderer)
-
-    @extend_schema(
-        operation_id="digital_link_retrieve",
-        tags=["digital-link"],
-        parameters=READ_PARAMETERS,
-        responses=READ_RESPONSES,
-        summary="Resolve a GS1 Digital Link to the battery's passport",
-        description="The address in the battery's QR code. HTML by default, JSON with "
-        "`Accept: application/json`.",
-    )
-    def get(self, request: Request, gtin: str, serial: str) -> Response:
-        return super().get(request, gtin=gtin, serial=serial, lot=None)
-
-    def resolve(self, *, gtin: str, serial: str, lot: str | None) -> tuple[Passport, None]:
-        identifier = digital_link_identifier(gtin, serial)
-        try:
-            passport = selectors.passport_of_battery(identifier=identifier)
-        except NotFound as error:
-            # Answered in the terms of the address asked for, as battery_by_digital_link does.
-            raise NotFound(f"battery /01/{gtin}/21/{serial}") from error
-        battery = passport.battery
-        if lot is not None and battery.batch and battery.batch != lot:
-            raise NotFound(f"battery /01/{gtin}/10/{lot}/21/{serial}")
-        return passport, None
-
-
-class DigitalLinkWithLotView(DigitalLinkView):
-    """/01/<GTIN>/10/<lot>/21/<serial>: a lot that does not match the battery's batch is a 404."""
-
-    @extend_schema(
-        operation_id="digital_link_with_lot_retrieve",
-        tags=["digital-link"],
-        parameters=READ_PARAMETERS,
-        responses=READ_RESPONSES,
-        summary="Resolve a GS1 Digital Link with batch/lot to the battery's passport",
-    )
-    def get(self, request: Request, gtin: str, lot: str, serial: str) -> Response:
-        return PassportReadView.get(self, request, gtin=gtin, serial=serial, lot=lot)
-
-
-# --- EN 18222-shaped endpoints ------------------------------------------------------------------
-
-
 class DppPassportView(PassportReadView):
-    permission_classes = (IsAuthenticatedOrReadOnly,)
+    """The EN 18222 read by passport identifier, and the update addressed by passport."""
 
-    @extend_schema(
-        tags=["dpp (EN 18222)"],
-        parameters=READ_PARAMETERS,
-        responses=READ_RESPONSES,
-        summary="Read a passport by passport identifier",
-    )
-    def get(self, request: Request, passport_id: str) -> Response:
-        return super().get(request, passport_id=passport_id)
-
-    def resolve(self, *, passport_id: str) -> tuple[Passport, None]:
-        return selectors.passport_get(passport_id=passport_id), None
+    lookup = lookups.DPP_PASSPORT
 
     @extend_schema(
         tags=["dpp (EN 18222)"],
         request=s.BatteryUpdateInputSerializer,
-        responses={(200, "application/json"): s.PassportOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: s.PassportOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
         summary="Update a passport (a new version)",
         description="Changes item-level attributes of the passport's battery and records a "
         "version. Only the current passport can change: a superseded or ceased one is a 409.",
@@ -479,42 +446,6 @@ class DppPassportView(PassportReadView):
         given.is_valid(raise_exception=True)
         updated = passport_update(user=request.user, passport=passport, **given.validated_data)
         return updated_passport_response(request, updated)
-
-
-class DppProductView(PassportReadView):
-    @extend_schema(
-        tags=["dpp (EN 18222)"],
-        parameters=READ_PARAMETERS,
-        responses=READ_RESPONSES,
-        summary="Read the current passport of a product (battery identifier)",
-    )
-    def get(self, request: Request, identifier: str) -> Response:
-        return super().get(request, identifier=identifier)
-
-    def resolve(self, *, identifier: str) -> tuple[Passport, None]:
-        return selectors.passport_of_battery(identifier=identifier), None
-
-
-class DppProductAtView(PassportReadView):
-    @extend_schema(
-        tags=["dpp (EN 18222)"],
-        parameters=[
-            *READ_PARAMETERS,
-            OpenApiParameter(
-                "moment", OpenApiTypes.STR, OpenApiParameter.PATH,
-                description="ISO 8601 date (end of that day, UTC) or date-time.",
-            ),
-        ],
-        responses=READ_RESPONSES,
-        summary="Read a product's passport as it was at a date",
-    )
-    def get(self, request: Request, identifier: str, moment: str) -> Response:
-        return super().get(request, identifier=identifier, moment=moment)
-
-    def resolve(self, *, identifier: str, moment: str) -> tuple[Passport, dt.datetime]:
-        at = parse_moment(moment)
-        battery = selectors.battery_get(identifier=identifier)
-        return selectors.passport_in_force(battery=battery, at=at), at
 
 
 class DppElementView(APIView):

@@ -1,41 +1,86 @@
-"""What every page module shares: the error answer, lists in pages, who the user acts for."""
+"""What the pages share: the error page, throttling with the API's rates, and pagination."""
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from rest_framework.settings import api_settings
 
-from passport.api.exceptions import domain_error_response
-from passport.errors import FieldError, PassportError, ValidationFailed
+from passport import selectors
+from passport.errors import NotFound, PassportError
+from passport.http_errors import error_item, error_items, status_of
+from passport.models import Passport
 
 LIST_PAGE_SIZE = 50
 
-
-def error_status(error: PassportError) -> int:
-    """The HTTP status of a domain error: the API's map, so a refusal is the same answer on a
-    page as in the API."""
-    return domain_error_response(error).status_code
+PageView = Callable[..., HttpResponse]
 
 
-def field_errors(error: PassportError) -> list[FieldError]:
-    if isinstance(error, ValidationFailed):
-        return error.errors
-    return [FieldError(getattr(error, "field", None) or "", error.message)]
-
-
-def refused(request: HttpRequest, error: PassportError) -> HttpResponse:
-    """The error page of a domain error, with its status."""
-    status = error_status(error)
-    template = {403: "403.html", 404: "404.html"}.get(status, "api_exception.html")
-    errors = [{"field": item.field, "reason": item.reason} for item in field_errors(error)]
+def error_page(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:
+    """`<status>.html` where the site has one (403, 404), the generic error page otherwise; the
+    `errors` are the items of the API's error body."""
+    template = f"{status}.html" if status in (403, 404) else "error.html"
     return render(request, template, {"errors": errors, "status_code": status}, status=status)
 
 
-def page_of(request: HttpRequest, items: Any, size: int = LIST_PAGE_SIZE) -> Page:
-    return Paginator(items, size).get_page(request.GET.get("page"))
+def domain_error_page(request: HttpRequest, error: PassportError) -> HttpResponse:
+    return error_page(request, status_of(error), error_items(error))
+
+
+def refused(request: HttpRequest, reason: str) -> HttpResponse:
+    """A 403 for a signed-in user on a page that is not for them."""
+    return error_page(request, 403, [error_item(None, reason)])
+
+
+def throttled(view: PageView) -> PageView:
+    """Count the page against the same budgets as the API (DEFAULT_THROTTLE_CLASSES: anonymous
+    callers per address, signed-in ones per user), so a browser is not a way around them."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusing = refusing_throttle(request)
+        if refusing is not None:
+            return too_many_requests(request, refusing.wait())
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def refusing_throttle(request: HttpRequest) -> Any:
+    """Count the request against every budget; the throttle that refuses it, or None."""
+    for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
+        throttle = throttle_class()
+        if not throttle.allow_request(request, None):
+            return throttle
+    return None
+
+
+def too_many_requests(request: HttpRequest, wait_s: float | None) -> HttpResponse:
+    seconds = max(1, math.ceil(wait_s or 1))
+    response = error_page(
+        request, 429, [error_item(None, f"Request was throttled. Expected available in {seconds} seconds.")]
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def passport_for_query(query: str) -> Passport:
+    """A passport identifier, or a battery identifier in any accepted form (its current passport)."""
+    text = query.strip()
+    try:
+        return selectors.passport_get(passport_id=text)
+    except NotFound:
+        return selectors.passport_of_battery(identifier=text)
+
+
+def page_of(request: HttpRequest, items: Any) -> Page:
+    return Paginator(items, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def query_without_page(request: HttpRequest) -> str:

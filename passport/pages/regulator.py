@@ -13,7 +13,7 @@ from django.urls import reverse
 from passport import selectors
 from passport.api.permissions import acts_for_authority
 from passport.api.register import COLUMN_LABELS, register_rows, with_current_passport
-from passport.errors import NotPermitted, ValidationFailed
+from passport.errors import ValidationFailed
 from passport.pages.common import page_of, query_without_page, refused
 from passport.register_filters import REGISTER_FILTERS, FilterKind, register_filters_clean
 from passport.vocabulary import Category, Chemistry
@@ -52,7 +52,7 @@ def cell(column: str, row: dict[str, Any]) -> Any:
 @login_required
 def regulator_search(request: HttpRequest) -> HttpResponse:
     if not acts_for_authority(request.user):
-        return refused(request, NotPermitted("Only members of an authority may search the register."))
+        return refused(request, "Only members of an authority may search the register.")
     errors: dict[str, list[str]] = {}
     try:
         filters = register_filters_clean(request.GET, also_allowed=("page",))

@@ -109,3 +109,14 @@ def test_stored_reads_count_against_the_anonymous_throttle(client, passport, set
                                "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "100/minute"}}
     statuses = [client.get(api_url(passport), HTTP_ACCEPT=JSON).status_code for _ in range(5)]
     assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+
+
+def test_the_digital_link_keeps_its_link_header_and_its_linkset_from_stored_bytes(client, battery):
+    url = f"/01/{battery.gtin}/21/{battery.serial}"
+    first = client.get(url)
+    stored = client.get(url)
+    assert stored.content == first.content and stored["ETag"] == first["ETag"]
+    assert stored["Link"] == first["Link"] and 'rel="linkset"' in stored["Link"]
+    linkset = client.get(url, HTTP_ACCEPT="application/linkset+json")
+    assert linkset["Content-Type"] == "application/linkset+json" and "ETag" not in linkset
+    assert "linkset" in linkset.json()

@@ -1,0 +1,52 @@
+"""Domain errors as HTTP answers: one status per error class and one error body, for the API and
+the pages alike (a refused status change is a 409 wherever it is asked for).
+
+The body is `{"errors": [{"field", "reason", "index"?}]}`: `field` is a dotted input path or None
+for the request as a whole, `index` the row of a bulk request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from passport import errors as domain
+
+# Checked in order; the first class the error is an instance of decides.
+STATUS_OF: tuple[tuple[type[domain.PassportError], int], ...] = (
+    (domain.ValidationFailed, 400),
+    (domain.NotPermitted, 403),
+    (domain.NotFound, 404),
+    (domain.TransitionRefused, 409),
+    (domain.Conflict, 409),
+)
+# A PassportError of no class above is a problem with the request as sent.
+DEFAULT_STATUS = 400
+
+
+def error_item(field: str | None, reason: str, index: int | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"field": field, "reason": reason}
+    if index is not None:
+        item["index"] = index
+    return item
+
+
+def status_of(error: domain.PassportError) -> int:
+    for error_class, status in STATUS_OF:
+        if isinstance(error, error_class):
+            return status
+    return DEFAULT_STATUS
+
+
+def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
+    """The `errors` list of the body answering `error`."""
+    if isinstance(error, domain.ValidationFailed):
+        return [error_item(item.field, item.reason, item.index) for item in error.errors]
+    if isinstance(error, domain.Conflict):
+        return [error_item(error.field, error.reason)]
+    if isinstance(error, domain.TransitionRefused):
+        return [error_item("status", error.reason)]
+    if isinstance(error, domain.NotPermitted):
+        return [error_item(None, error.reason)]
+    if isinstance(error, domain.NotFound):
+        return [error_item(None, f"{error.what} not found.")]
+    return [error_item(None, str(error))]
