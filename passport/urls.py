@@ -48,5 +48,9 @@ urlpatterns = [
     path("my/batteries/", owners.my_batteries, name="my-batteries"),
     path("service/", service.service_lookup, name="service-lookup"),
     path("manufacturer/", manufacturer.manufacturer_dashboard, name="manufacturer-dashboard"),
+    path("manufacturer/models/new", manufacturer.model_create, name="manufacturer-model-new"),
+    path("manufacturer/models/<int:model_id>", manufacturer.model_page, name="manufacturer-model"),
+    path("manufacturer/upload", manufacturer.batteries_upload, name="manufacturer-upload"),
+    path("manufacturer/batteries/<path:identifier>", manufacturer.battery_console, name="manufacturer-battery"),
     path("regulator/", regulator.regulator_search, name="regulator-search"),
 ]
