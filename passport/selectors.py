@@ -28,6 +28,7 @@ __all__ = [
     "passport_get",
     "passport_in_force",
     "passport_of_battery",
+    "passport_value_history",
     "version_list",
 ]
 
@@ -212,6 +213,20 @@ def version_list(*, passport: Passport | None = None, model: BatteryModel | None
         raise ValueError("give exactly one of passport and model")
     versions = Version.objects.filter(passport=passport) if passport is not None else Version.objects.filter(model=model)
     return versions.defer("data").order_by("seq")
+
+
+def passport_value_history(*, passport: Passport, keys: tuple[str, ...]) -> list[tuple[dt.datetime, dict]]:
+    """(recorded at, {key: value}) of each version of `passport` that changed one of `keys`,
+    oldest first: what the passport said of those attributes over time. Unfiltered: pass each
+    through the reader's access filter."""
+    wanted = set(keys)
+    history = []
+    for version in Version.objects.filter(passport=passport).only("created_at", "changes", "data").order_by("seq"):
+        if wanted.isdisjoint(version.changes or {}):
+            continue
+        values = {key: version.data.get(key) for key in keys if version.data.get(key) is not None}
+        history.append((version.created_at, values))
+    return history
 
 
 def access_log_list(*, battery: Battery | None = None, user: Any = None) -> QuerySet[AccessLog]:

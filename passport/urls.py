@@ -46,6 +46,8 @@ urlpatterns = [
         name="digital-link",
     ),
     path("my/batteries/", owners.my_batteries, name="my-batteries"),
+    path("my/batteries/<path:identifier>", owners.battery_dashboard, name="battery-dashboard"),
+    path("access-log/<path:identifier>", owners.access_log, name="access-log"),
     path("service/", service.service_lookup, name="service-lookup"),
     path("manufacturer/", manufacturer.manufacturer_dashboard, name="manufacturer-dashboard"),
     path("manufacturer/models/new", manufacturer.model_create, name="manufacturer-model-new"),
