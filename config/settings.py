@@ -166,11 +166,12 @@ REST_FRAMEWORK = {
     # JSON only: the HTML pages are server-rendered templates, not DRF's browsable API.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "passport.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "passport.api.negotiation.PreferenceNegotiation",
     "EXCEPTION_HANDLER": "passport.api.exceptions.api_exception_handler",
+    "DEFAULT_METADATA_CLASS": "passport.api.metadata.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "passport.api.pagination.PagePagination",
     "PAGE_SIZE": 50,

@@ -42,6 +42,12 @@ def _fail(path: str, reason: str) -> Cleaned:
 
 
 def _format_number(value: float) -> str:
+    """As `%g`; an integer too large for a float (JSON allows any) in the same short form,
+    without converting it."""
+    if isinstance(value, int) and abs(value) >= 10**16:
+        digits = str(abs(value))
+        sign = "-" if value < 0 else ""
+        return f"{sign}{digits[0]}.{digits[1:6].rstrip('0') or '0'}e+{len(digits) - 1}"
     return f"{value:g}"
 
 
@@ -82,7 +88,8 @@ class Number(Kind):
             return _fail(path, f"must be {noun}{self._range_text()}, got {_type_name(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             return _fail(path, f"must be a finite number{self._range_text()}")
-        if self.integer and not float(value).is_integer():
+        # Not float(value): a JSON integer may be too large for a float.
+        if self.integer and isinstance(value, float) and not value.is_integer():
             return _fail(path, f"must be a whole number{self._range_text()}, got {value}")
         too_low = value <= self.minimum if self.exclusive_minimum else value < self.minimum
         if too_low or value > self.maximum:

@@ -1,9 +1,14 @@
-"""JSON parsing for the bulk registration endpoint, with its own body-size ceiling.
+"""JSON parsing: one bounded decoder for every endpoint, and the bulk endpoint's body ceiling.
+
+Every JSON body goes through `json_loads`: NaN and Infinity are refused (not JSON), and so is
+nesting deeper than MAX_JSON_DEPTH. Python's decoder recurses per level and fails with a
+RecursionError (a 500) around a thousand levels; nothing a passport holds is nested more than a
+few levels, so a deeper body is refused as a 400 before any code walks it.
 
 DRF reads a JSONParser's body through `request.body`, which enforces Django's
 DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default) for every endpoint; 10,000 described batteries
-are several megabytes. This parser is deliberately not a JSONParser subclass, so DRF hands it
-the raw stream and the larger ceiling below applies to this one endpoint only.
+are several megabytes. BulkJSONParser is deliberately not a JSONParser subclass, so DRF hands it
+the raw stream and the larger ceiling below applies to that one endpoint only.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import codecs
 import json
 from typing import Any
 
-from rest_framework import status
+from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser, get_encoding
+
+# The deepest legitimate body, a bulk request of structured attribute values, is under ten levels.
+MAX_JSON_DEPTH = 32
 
 # 10,000 fully described batteries are about 10 MB of JSON; 50,000 (the service's ceiling per
 # request) with their use data fit in 64 MB.
@@ -46,9 +54,59 @@ class BulkJSONParser(BaseParser):
         if len(raw) > self.max_bytes:
             raise too_large(self.max_bytes)
         try:
-            return json.loads(codecs.decode(raw, get_encoding(parser_context)), parse_constant=_refuse)
-        except (ValueError, UnicodeDecodeError) as error:
+            text = codecs.decode(raw, get_encoding(parser_context))
+        except UnicodeDecodeError as error:
             raise ParseError(f"JSON parse error - {error}") from error
+        return json_loads(text)
+
+
+class JSONParser(parsers.JSONParser):
+    """application/json bodies of every other endpoint. A subclass of DRF's JSONParser so that DRF
+    reads the body through `request.body` and Django's DATA_UPLOAD_MAX_MEMORY_SIZE still holds."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        raw = stream.read() if stream is not None else b""
+        try:
+            text = codecs.decode(raw, get_encoding(parser_context or {}))
+        except UnicodeDecodeError as error:
+            raise ParseError(f"JSON parse error - {error}") from error
+        return json_loads(text)
+
+
+def json_loads(text: str) -> Any:
+    """The JSON value of `text`; ParseError (400) when it is not JSON or nests too deeply."""
+    try:
+        value = json.loads(text, parse_constant=_refuse)
+    except RecursionError as error:
+        raise too_deep() from error
+    except ValueError as error:
+        raise ParseError(f"JSON parse error - {error}") from error
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep()
+    return value
+
+
+def json_depth(value: Any) -> int:
+    """How many arrays and objects deep `value` goes (a scalar is 0), without recursing."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def too_deep() -> ParseError:
+    return ParseError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep; no passport value is.")
 
 
 def _refuse(name: str) -> None:

@@ -4,7 +4,7 @@ The passport reads answer JSON; a browser asking one of them for HTML gets the p
 (passport.resolver), as at the passport's own addresses.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
 from passport import lookups, public_cache
 from passport.api import views
@@ -67,4 +67,6 @@ urlpatterns = [
         ),
         name="dpp-passport",
     ),
+    # Last: every other address under /api/v1/ answers the API's JSON 404.
+    re_path(r"^(?P<unmatched>.*)$", views.no_endpoint),
 ]

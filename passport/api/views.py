@@ -7,8 +7,10 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.urls import reverse
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -29,6 +31,7 @@ from passport.api.parsers import BulkJSONParser
 from passport.api.permissions import ActsForOrganisation, IsAuthority
 from passport.api.register import export_response, register_rows, with_current_passport
 from passport.errors import FieldError, ValidationFailed
+from passport.http_errors import error_item
 from passport.identifiers import qr_url
 from passport.lookups import PassportLookup
 from passport.models import Passport
@@ -51,6 +54,21 @@ from passport.services import (
     version_chain_verify,
 )
 from passport.services.permissions import organisation_of, require_member
+
+
+@csrf_exempt
+def no_endpoint(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+    """Under /api/v1/ an address that matches no route answers the API's error body, not the
+    site's HTML 404; a missing trailing slash is pointed out instead of redirected (a redirect
+    would turn a POST into a GET)."""
+    reason = f"There is no API endpoint at {request.path}."
+    with_slash = f"{request.path}/"
+    try:
+        if resolve(with_slash).func is not no_endpoint:
+            reason += f" Did you mean {with_slash}?"
+    except Resolver404:
+        pass
+    return JsonResponse({"errors": [error_item(None, reason)]}, status=status.HTTP_404_NOT_FOUND)
 
 
 def endpoint_of(request: Request) -> str:
