@@ -182,9 +182,12 @@ def _model_fresh(model: BatteryModel) -> BatteryModel:
     return BatteryModel.objects.select_related("manufacturer").get(pk=model.pk)
 
 
-def battery_register(*, user: Any, model: BatteryModel, item: dict) -> RegisteredBattery:
+def battery_register(
+    *, user: Any, model: BatteryModel, item: dict, passport_id: str | None = None
+) -> RegisteredBattery:
     """Register one battery of `model`: its battery row, its first passport and version 1.
-    A duplicate identifier raises Conflict."""
+    A duplicate identifier raises Conflict. `passport_id` keeps the identifier a passport had
+    in another system (an import); a new one is made otherwise."""
     model = _model_fresh(model)
     require_member(user, model.manufacturer, "register batteries of its models")
     row, errors = _row_clean(item, model)
@@ -193,8 +196,10 @@ def battery_register(*, user: Any, model: BatteryModel, item: dict) -> Registere
     if _existing_identifiers([row.identity.identifier]):
         raise Conflict("identifier", f"{row.identity.identifier} is already registered")
     try:
-        return _insert(user=user, model=model, rows=[row])[0]
+        return _insert(user=user, model=model, rows=[row], passport_ids=[passport_id])[0]
     except IntegrityError as error:
+        if passport_id is not None and Passport.objects.filter(passport_id=passport_id).exists():
+            raise Conflict("passport_identifier", f"{passport_id} is already registered") from error
         raise Conflict("identifier", f"{row.identity.identifier} is already registered") from error
 
 
@@ -233,7 +238,9 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
         raise
 
 
-def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[RegisteredBattery]:
+def _insert(
+    *, user: Any, model: BatteryModel, rows: list[_Row], passport_ids: list[str | None] | None = None
+) -> list[RegisteredBattery]:
     """Write batteries, passports and first versions with three bulk inserts (COPY on
     PostgreSQL); every hash and snapshot is computed here in Python, so no row needs a second
     round trip."""
@@ -268,10 +275,11 @@ def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[Registe
     author_id = user.pk if user is not None else None
     with transaction.atomic():
         rows_insert(Battery, batteries)
+        given_ids = passport_ids or [None] * len(batteries)
         passports = [
-            Passport(passport_id=new_passport_id(), battery=battery, state=PassportState.ACTIVE,
+            Passport(passport_id=given or new_passport_id(), battery=battery, state=PassportState.ACTIVE,
                      created_at=now)
-            for battery in batteries
+            for battery, given in zip(batteries, given_ids, strict=True)
         ]
         rows_insert(Passport, passports)
         versions = []

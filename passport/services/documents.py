@@ -211,3 +211,9 @@ def passport_element(
     _log_restricted_read(user=user, organisation=organisation, passport=passport, battery=battery,
                          tiers=tiers, keys=[key], endpoint=endpoint or f"element:{path}")
     return value
+
+
+def passport_document_of_versions(*, passport_version: Version, model_version: Version) -> dict:
+    """The unfiltered document two given versions make: a report rendered later (PDF) shows
+    exactly the versions the reader was shown, even if a newer one was recorded meanwhile."""
+    return _document_build(passport_version=passport_version, model_version=model_version)
