@@ -53,6 +53,7 @@ urlpatterns = [
     path("manufacturer/models/new", manufacturer.model_create, name="manufacturer-model-new"),
     path("manufacturer/models/<int:model_id>", manufacturer.model_page, name="manufacturer-model"),
     path("manufacturer/upload", manufacturer.batteries_upload, name="manufacturer-upload"),
+    path("manufacturer/labels", manufacturer.label_sheet, name="manufacturer-labels"),
     path("manufacturer/batteries/<path:identifier>", manufacturer.battery_console, name="manufacturer-battery"),
     path("regulator/", regulator.regulator_search, name="regulator-search"),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from rest_framework.settings import api_settings
 
 from passport import selectors
@@ -68,6 +69,11 @@ def too_many_requests(request: HttpRequest, wait_s: float | None) -> HttpRespons
     )
     response["Retry-After"] = str(seconds)
     return response
+
+
+def passport_pdf_url(passport: Passport) -> str:
+    """The passport's PDF report, as the reader may read it (the documents part renders it)."""
+    return reverse("passport-export", kwargs={"passport_id": passport.passport_id}) + "?format=pdf"
 
 
 def passport_for_query(query: str) -> Passport:

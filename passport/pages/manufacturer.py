@@ -3,7 +3,7 @@
 Their models and batteries; a model registered from the browser; batteries from a CSV file
 through the bulk registration service the API uses (all or nothing, every bad row named with its
 line); a battery's status changes and a new claim code for a lost one; the label sheet and the
-passport PDF where the documents part provides them; and what a model or a battery still lacks
+passport PDF (passport.documents); and what a model or a battery still lacks
 against which rule, where the compliance rules exist. The services decide who may do what; these
 views only shape the input and show the answer.
 """
@@ -21,18 +21,25 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from passport import selectors
 from passport.access import acting_tiers
 from passport.api.register import battery_row, current_passport_of, with_current_passport
 from passport.bulk_csv import items_from_csv
 from passport.demo import lfp_home_battery_model_data
+from passport.documents.labels import label_sheet_build, label_sheet_pdf
 from passport.errors import FieldError, PassportError, ValidationFailed
 from passport.http_errors import status_of
 from passport.models import Battery, BatteryModel, Organisation
-from passport.pages.common import domain_error_page, page_of, query_without_page, refused
+from passport.pages.common import (
+    domain_error_page,
+    page_of,
+    passport_pdf_url,
+    query_without_page,
+    refused,
+)
 from passport.services import (
     battery_change_status,
     battery_claim_code_reissue,
@@ -45,15 +52,6 @@ from passport.vocabulary import BatteryStatus, Category, Chemistry
 NOT_A_MEMBER = "This page is for members of a manufacturer."
 # Columns a CSV file of batteries starts with; every item attribute key may follow.
 CSV_EXAMPLE = "gtin,serial,batch,manufacturing_date\n04012345000016,SN000001,L2601,2026-01-15\n"
-
-
-def optional_url(name: str, **kwargs: Any) -> str | None:
-    """The address of a page another part of the service may provide (the passport PDF, label
-    sheets), or None where it does not exist in this build."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
 
 
 def compliance_report(subject: BatteryModel | Battery) -> Any:
@@ -164,7 +162,6 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         "model": model,
         "battery_count": model.batteries.count(),
         "compliance": compliance_report(model),
-        "label_sheet_url": optional_url("label-sheet", model_id=model.pk),
     }
     return render(request, "passport/manufacturer_model.html", context)
 
@@ -208,11 +205,7 @@ def batteries_upload(request: HttpRequest) -> HttpResponse:
             for item in _errors_of(error)
         ]
         return render(request, "passport/manufacturer_upload.html", context, status=status_of(error))
-    context.update(
-        model=model,
-        registered=registered,
-        label_sheet_url=optional_url("label-sheet", model_id=model.pk),
-    )
+    context.update(model=model, registered=registered)
     response = render(request, "passport/manufacturer_registered.html", context, status=201)
     # The claim codes are shown once: not to be kept by a browser or a proxy.
     response["Cache-Control"] = "no-store"
@@ -264,8 +257,7 @@ def _battery_context(request: HttpRequest, battery: Battery, status_form: Status
         "passport": passport,
         "status_form": status_form,
         "compliance": compliance_report(battery),
-        "pdf_url": optional_url("passport-pdf", passport_id=passport.passport_id) if passport else None,
-        "label_sheet_url": optional_url("battery-label", identifier=battery.identifier),
+        "pdf_url": passport_pdf_url(passport) if passport else None,
     }
 
 
@@ -312,5 +304,24 @@ def _claim_code(request: HttpRequest, battery: Battery) -> HttpResponse:
     context["new_claim_code"] = code
     response = render(request, "passport/manufacturer_battery.html", context)
     # The code is shown once: not to be kept by a browser or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- label sheets ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def label_sheet(request: HttpRequest) -> HttpResponse:
+    """The printable labels (QR code, identifier, a fresh claim code for unclaimed batteries) of
+    the batteries named in the form (passport.documents.labels decides whose and how)."""
+    try:
+        labels = label_sheet_build(user=request.user, identifiers=request.POST.getlist("identifiers"))
+    except PassportError as error:
+        return domain_error_page(request, error)
+    response = HttpResponse(label_sheet_pdf(labels), content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="battery-labels.pdf"'
+    # It carries claim codes.
     response["Cache-Control"] = "no-store"
     return response

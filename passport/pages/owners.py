@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
@@ -23,7 +23,13 @@ from passport.attributes import BY_KEY
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
 from passport.http_errors import status_of
-from passport.pages.common import domain_error_page, page_of, query_without_page, refused
+from passport.pages.common import (
+    domain_error_page,
+    page_of,
+    passport_pdf_url,
+    query_without_page,
+    refused,
+)
 from passport.pages.telemetry_view import battery_telemetry
 from passport.presentation import attribute_row
 from passport.services import access_grant_create, access_grant_revoke, battery_claim, passport_read
@@ -168,14 +174,6 @@ def battery_dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
         "pdf_url": passport_pdf_url(passport),
     }
     return render(request, "passport/battery_dashboard.html", context)
-
-
-def passport_pdf_url(passport: Any) -> str | None:
-    """The passport's PDF report where this build renders one (the documents part)."""
-    try:
-        return reverse("passport-export", kwargs={"passport_id": passport.passport_id}) + "?format=pdf"
-    except NoReverseMatch:
-        return None
 
 
 # --- who read a battery's restricted data ------------------------------------------------------
