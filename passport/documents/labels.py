@@ -62,6 +62,15 @@ class Label:
     qr_svg: str
     claim_code: str | None
 
+    @property
+    def claim_code_lines(self) -> list[str]:
+        """The code in lines of four groups, so that it fits beside the QR code (a claim
+        ignores the hyphens and line breaks between groups)."""
+        if not self.claim_code:
+            return []
+        groups = self.claim_code.split("-")
+        return ["-".join(groups[i:i + 4]) for i in range(0, len(groups), 4)]
+
 
 def _batteries_of(user: Any, identifiers: list[Any]) -> list[Battery]:
     if not isinstance(identifiers, list) or not identifiers:
