@@ -55,14 +55,15 @@ CSV_EXAMPLE = "gtin,serial,batch,manufacturing_date\n04012345000016,SN000001,L26
 
 
 def compliance_report(subject: BatteryModel | Battery) -> Any:
-    """What the compliance rules say of a model or a battery, or None where this build has no
-    rules module (passport.services.compliance)."""
+    """What the compliance rules (passport.services.compliance, the rules' one home) say of a
+    model or a battery today; None in a build without them, and the page says so."""
     try:
         compliance = importlib.import_module("passport.services.compliance")
     except ModuleNotFoundError:
         return None
-    check = getattr(compliance, "model_compliance" if isinstance(subject, BatteryModel) else "battery_compliance", None)
-    return check(subject) if check is not None else None
+    if isinstance(subject, BatteryModel):
+        return compliance.compliance_of_model(model=subject)
+    return compliance.compliance_of_battery(battery=subject)
 
 
 def _organisation_or_refusal(request: HttpRequest) -> Organisation | HttpResponse:

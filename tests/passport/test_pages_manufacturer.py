@@ -190,3 +190,32 @@ def test_the_console_asks_for_a_login(client, url):
 def test_an_unknown_battery_is_404(client, users):
     client.force_login(users.manufacturer)
     assert client.get("/manufacturer/batteries/NO.SUCH.BATTERY").status_code == 404
+
+
+# --- compliance --------------------------------------------------------------------------------
+
+
+def compliance_module():
+    import importlib
+
+    try:
+        return importlib.import_module("passport.services.compliance")
+    except ModuleNotFoundError:
+        return None
+
+
+def test_the_console_shows_each_compliance_finding_with_its_rule(client, users, battery, stationary_model):
+    compliance = compliance_module()
+    client.force_login(users.manufacturer)
+    for url, report in (
+        (f"/manufacturer/models/{stationary_model.pk}",
+         compliance and compliance.compliance_of_model(model=stationary_model)),
+        (console(battery), compliance and compliance.compliance_of_battery(battery=battery)),
+    ):
+        html = text(client.get(url))
+        section = html.split('id="compliance-heading"')[1].split("</section>")[0]
+        if compliance is None:
+            assert "The compliance rules are not part of this build" in section
+            continue
+        for finding in report.findings:
+            assert f"<code>{finding.attribute}</code>" in section and finding.rule in section
