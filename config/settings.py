@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "passport",
+    "telemetry",
 ]
 
 MIDDLEWARE = [
@@ -167,7 +169,62 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_QUEUE", "battery-passport")
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# A message that a killed worker left unacknowledged goes back to the queue after this long
+# (acks_late); it bounds how late a retry starts.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.getenv("CELERY_VISIBILITY_TIMEOUT_S", "3600")),
+}
+
+# Telemetry ingestion (telemetry/services/ingest.py). A batch above either limit is refused
+# whole with 413; a collector sends one every minute or so, far below them.
+TELEMETRY_MAX_BATCH_ROWS = int(os.getenv("TELEMETRY_MAX_BATCH_ROWS", "100000"))
+TELEMETRY_MAX_BATCH_BYTES = int(os.getenv("TELEMETRY_MAX_BATCH_BYTES", str(20 * 1024 * 1024)))
+# Raw samples older than this are dropped a month-partition at a time; daily rollups stay.
+TELEMETRY_RAW_RETENTION_DAYS = int(os.getenv("TELEMETRY_RAW_RETENTION_DAYS", "400"))
+# Monthly sample partitions created ahead of time (PostgreSQL).
+TELEMETRY_PARTITIONS_AHEAD_MONTHS = int(os.getenv("TELEMETRY_PARTITIONS_AHEAD_MONTHS", "3"))
+
+# The health pipeline (telemetry/services/processing.py). Batches of one battery arriving within
+# this many seconds are analysed in one run.
+TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "120"))
+# A passport version per battery at most this often from telemetry (the daily run always writes
+# one when the values moved): Art. 14 asks for data current at least daily, and every version is
+# kept forever.
+TELEMETRY_PASSPORT_UPDATE_INTERVAL_S = int(os.getenv("TELEMETRY_PASSPORT_UPDATE_INTERVAL_S", "3600"))
+# A device bound to batteries that sent nothing for this long raises a "no data" alert.
+TELEMETRY_NO_DATA_ALERT_HOURS = float(os.getenv("TELEMETRY_NO_DATA_ALERT_HOURS", "6"))
+# Test-only: a run sleeps this long inside its transaction (after feeding, before commit) and
+# touches TELEMETRY_TEST_PAUSE_FILE, so a test can kill the worker mid-task. Never set in prod.
+TELEMETRY_TEST_PAUSE_S = float(os.getenv("TELEMETRY_TEST_PAUSE_S", "0"))
+TELEMETRY_TEST_PAUSE_FILE = os.getenv("TELEMETRY_TEST_PAUSE_FILE", "")
+
+# Periodic tasks (celery -A config beat), all thin wrappers in telemetry/tasks.py.
+CELERY_BEAT_SCHEDULE: dict = {
+    "telemetry-daily-health": {
+        "task": "telemetry.tasks.batteries_process_daily_task",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "telemetry-processing-sweep": {
+        "task": "telemetry.tasks.processing_sweep_task",
+        "schedule": float(os.getenv("TELEMETRY_SWEEP_INTERVAL_S", "300")),
+    },
+    "telemetry-partitions-ahead": {
+        "task": "telemetry.tasks.sample_partitions_ensure_task",
+        "schedule": crontab(hour=1, minute=5),
+    },
+    "telemetry-raw-retention": {
+        "task": "telemetry.tasks.sample_retention_apply_task",
+        "schedule": crontab(hour=1, minute=35),
+    },
+    "telemetry-rollups-sweep": {
+        "task": "telemetry.tasks.battery_rollups_sweep_task",
+        "schedule": crontab(hour=0, minute=45),
+    },
+    "telemetry-no-data-alerts": {
+        "task": "telemetry.tasks.devices_check_silence_task",
+        "schedule": 900.0,
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -194,6 +251,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.getenv("ANON_THROTTLE_RATE", "120/minute"),
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
+        # Per collector device key (telemetry batches); a collector sends about one a minute.
+        "device": os.getenv("DEVICE_THROTTLE_RATE", "600/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

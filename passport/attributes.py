@@ -547,7 +547,15 @@ DOCUMENT_FIELDS: tuple[DocumentField, ...] = (
     DocumentField("model_version", "Version number of the model data", Tier.PUBLIC),
     DocumentField("passport_version", "Version number of the battery data", Tier.PUBLIC),
     DocumentField("last_updated", "Time of the latest change", Tier.PUBLIC),
+    # Point 4 data about point 4 values, so it is read by those who read them.
+    DocumentField(
+        "dynamic_values_provenance",
+        "When each dynamic value was last updated, by whom, and how it was determined",
+        Tier.INDIVIDUAL,
+    ),
 )
+# Where a battery keeps the provenance of its dynamic values (passport.services.batteries).
+PROVENANCE_KEY = "dynamic_values_provenance"
 
 TIER_OF: dict[str, Tier] = {
     **{f.key: f.tier for f in DOCUMENT_FIELDS},

@@ -84,6 +84,7 @@ def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         403: "It exists, but it is not yours to see or change.",
         404: "It does not exist.",
         409: "Refused: duplicate identifier or illegal status transition.",
+        413: "Too large: send less in one request (the limit is in the reason).",
     }
     return {
         (code, "application/json"): OpenApiResponse(s.ErrorsSerializer, description=descriptions[code])

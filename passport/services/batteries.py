@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from passport.attributes import BY_KEY, PROVENANCE_KEY
 from passport.errors import Conflict, FieldError, NotPermitted, TransitionRefused, ValidationFailed
 from passport.identifiers import (
     BatteryIdentifier,
@@ -28,7 +29,12 @@ from passport.services.claims import claim_code_hash, claim_code_matches, claim_
 from passport.services.permissions import require_member
 from passport.services.snapshots import operator_information, passport_snapshot
 from passport.services.validation import item_data_clean, reason_clean
-from passport.services.versions import changes_between, version_build, version_record
+from passport.services.versions import (
+    changes_between,
+    timestamp_text,
+    version_build,
+    version_record,
+)
 from passport.values import Text
 from passport.vocabulary import BatteryStatus, PassportState
 
@@ -357,15 +363,21 @@ def passport_version_record(
     )
 
 
-def battery_update(*, user: Any, battery: Battery, data: dict, reason: str) -> Passport:
+def battery_update(
+    *, user: Any, battery: Battery, data: dict, reason: str,
+    provenance: dict[str, dict] | None = None,
+) -> Passport:
     """Change item attributes of a battery (static corrections, put into service, dynamic values
     such as state of health; None removes an optional value) and record a passport version.
 
     `user` is the acting member of the responsible operator; None means the system itself
-    (the telemetry pipeline), recorded as a version without author. A ceased passport is
-    read-only (TransitionRefused).
+    (the telemetry pipeline), recorded as a version without author. Every dynamic value written
+    gets its own `last_updated`; `provenance` adds what the caller knows of a value (its counting
+    `method`, the `as_of` moment of its data). A ceased passport is read-only (TransitionRefused).
     """
-    return _item_data_update(user=user, battery=battery, data=data, reason=reason, addressed=None)
+    return _item_data_update(
+        user=user, battery=battery, data=data, reason=reason, addressed=None, provenance=provenance
+    )
 
 
 def _superseded_refusal(passport: Passport) -> TransitionRefused:
@@ -383,8 +395,35 @@ def passport_update(*, user: Any, passport: Passport, data: dict, reason: str) -
     return _item_data_update(user=user, battery=passport.battery, data=data, reason=reason, addressed=passport)
 
 
+def dynamic_provenance_apply(
+    values: dict, data: dict, *, now: dt.datetime, system: bool, provenance: dict[str, dict] | None
+) -> None:
+    """Record in `values` when each dynamic value in `data` was last updated, by whom (the
+    system or the operator) and how (Annex VII asks for values kept current, at least daily
+    (Art. 14); each value carries its own time since not every update covers every value)."""
+    provenance = provenance or {}
+    record = dict(values.get(PROVENANCE_KEY) or {})
+    for key, value in data.items():
+        attribute = BY_KEY.get(key)
+        if attribute is None or not attribute.dynamic:
+            continue
+        if value is None:
+            record.pop(key, None)
+            continue
+        record[key] = {
+            "last_updated": timestamp_text(now),
+            "source": "system" if system else "operator",
+            **provenance.get(key, {}),
+        }
+    if record:
+        values[PROVENANCE_KEY] = dict(sorted(record.items()))
+    else:
+        values.pop(PROVENANCE_KEY, None)
+
+
 def _item_data_update(
-    *, user: Any, battery: Battery, data: dict, reason: str, addressed: Passport | None
+    *, user: Any, battery: Battery, data: dict, reason: str, addressed: Passport | None,
+    provenance: dict[str, dict] | None = None,
 ) -> Passport:
     """battery_update; with `addressed` (the passport the caller named) also refused when that
     passport is no longer the battery's current one once the battery is locked (superseded
@@ -419,6 +458,7 @@ def _item_data_update(
         if errors:
             raise ValidationFailed(errors)
         now = timezone.now()
+        dynamic_provenance_apply(merged, data, now=now, system=user is None, provenance=provenance)
         item_values_apply(locked, merged)
         version = passport_version_record(
             passport=passport, battery=locked, author_id=getattr(user, "pk", None),
