@@ -276,8 +276,7 @@ def battery_console(request: HttpRequest, identifier: str) -> HttpResponse:
     if action == "claim-code":
         return _claim_code(request, battery)
     if action != "status":
-        return refused(request, "Unknown action.") if action else domain_error_page(
-            request, ValidationFailed([FieldError("action", "must be status or claim-code")]))
+        return domain_error_page(request, ValidationFailed([FieldError("action", "must be status or claim-code")]))
     form = StatusForm(request.POST)
     if not form.is_valid():
         context = _battery_context(request, battery, form)

@@ -150,8 +150,11 @@ def battery_dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
         return domain_error_page(request, error)
     if battery.owner_id != request.user.pk and not request.user.is_staff:
         return refused(request, "This dashboard is for the battery's owner.")
-    passport = selectors.battery_passport(battery=battery)
-    reading = passport_read(user=request.user, passport=passport, endpoint=f"GET {request.path}")
+    try:
+        passport = selectors.battery_passport(battery=battery)
+        reading = passport_read(user=request.user, passport=passport, endpoint=f"GET {request.path}")
+    except PassportError as error:
+        return domain_error_page(request, error)
     document = reading.document
     history = [
         (moment, filter_document(values, reading.tiers))

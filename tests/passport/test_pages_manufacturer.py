@@ -219,3 +219,9 @@ def test_the_console_shows_each_compliance_finding_with_its_rule(client, users, 
             continue
         for finding in report.findings:
             assert f"<code>{finding.attribute}</code>" in section and finding.rule in section
+
+
+def test_an_unknown_action_is_a_400_naming_it(client, users, battery):
+    client.force_login(users.manufacturer)
+    response = client.post(console(battery), {"action": "explode"})
+    assert response.status_code == 400 and "action" in text(response)
