@@ -269,6 +269,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Request and response bodies differ (write-only inputs, read-only outputs): separate components.
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are checked like any other (their `data` and `reason` are required); a
+    # separate "Patched..." component would document every field as optional.
+    "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "BatteryStatusEnum": "passport.vocabulary.BatteryStatus",

@@ -23,6 +23,16 @@ def organisation_of(user: Any) -> Organisation | None:
     return membership.organisation if membership is not None else None
 
 
+def acts_for_authority(user: Any) -> bool:
+    """Market surveillance authorities, notified bodies and the Commission (and staff)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    organisation = organisation_of(user)
+    return organisation is not None and organisation.is_authority
+
+
 def filter_document(document: dict, tiers: Iterable[Tier]) -> dict:
     """Keep the keys whose tier is in `tiers`. Keys not declared in the attribute table are
     dropped: what nobody classified, nobody reads."""

@@ -4,12 +4,13 @@ passport data changes go through the services (and the API), which record versio
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
-from passport.identifiers import gln_is_valid, lei_is_valid
+from passport.errors import ValidationFailed
 from passport.models import (
     AccessGrant,
     AccessLog,
@@ -20,7 +21,7 @@ from passport.models import (
     Passport,
     Version,
 )
-from passport.values import COUNTRY_CODES
+from passport.services.organisations import organisation_clean
 
 
 def pretty_json(value) -> str:
@@ -48,7 +49,8 @@ class MembershipInline(admin.TabularInline):
 
 
 class OrganisationForm(forms.ModelForm):
-    """Staff edit organisations directly; the identifiers get the same checks as in the service."""
+    """Staff edit organisations directly; the values get the service's checks (organisation_clean),
+    not a copy of them."""
 
     website = forms.URLField(max_length=2000, required=False, assume_scheme="https")
 
@@ -57,23 +59,17 @@ class OrganisationForm(forms.ModelForm):
         fields = ["name", "kind", "lei", "gln", "eori", "vat", "street", "postal_code", "city",
                   "country", "website", "email"]
 
-    def clean_lei(self) -> str:
-        lei = self.cleaned_data["lei"].strip().upper()
-        if lei and not lei_is_valid(lei):
-            raise forms.ValidationError("not a valid LEI (ISO 17442: 20 characters, MOD 97-10 check digits)")
-        return lei
-
-    def clean_gln(self) -> str:
-        gln = self.cleaned_data["gln"].strip()
-        if gln and not gln_is_valid(gln):
-            raise forms.ValidationError("not a valid GLN (13 digits with a GS1 check digit)")
-        return gln
-
-    def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip().upper()
-        if country and country not in COUNTRY_CODES:
-            raise forms.ValidationError("not an ISO 3166-1 alpha-2 country code")
-        return country
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        given = {key: cleaned[key] for key in self.Meta.fields if key not in ("name", "kind") and cleaned.get(key)}
+        try:
+            values = organisation_clean(kind=cleaned.get("kind"), name=cleaned.get("name"), fields=given)
+        except ValidationFailed as error:
+            for problem in error.errors:
+                self.add_error(problem.field if problem.field in self.fields else None, problem.reason)
+            return cleaned
+        cleaned.update(values)
+        return cleaned
 
 
 @admin.register(Organisation)

@@ -20,6 +20,9 @@ from passport.identifiers import IdentifierError, battery_identifier_parse, gtin
 from passport.vocabulary import BatteryStatus, Category, Chemistry
 
 MAX_TEXT = 120
+# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
+# the databases refuse to compare with it.
+MAX_ID = 2**63 - 1
 
 
 class FilterKind:
@@ -81,8 +84,8 @@ def _clean(spec: RegisterFilter, raw: str) -> tuple[Any, str | None]:
         except IdentifierError as error:
             return None, str(error)
     if spec.kind == FilterKind.ID:
-        if not text.isascii() or not text.isdigit() or int(text) < 1 or len(text) > 18:
-            return None, f"must be a positive whole number (an id), got {raw[:40]!r}"
+        if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+            return None, f"must be a whole number from 1 to {MAX_ID} (an id), got {raw[:40]!r}"
         return int(text), None
     if spec.kind == FilterKind.DATE:
         try:

@@ -37,6 +37,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.encoding import escape_uri_path
 
 from passport.api.negotiation import FORMAT_QUERY_PARAM, choose_media_type
 from passport.api.views import PassportReadView
@@ -215,7 +216,9 @@ def digital_link_address(lookup: PassportLookup) -> View:
             response = passport_view(request, **url_arguments)
         else:
             response = linked(request, **url_arguments)
-        response["Link"] = f'<{request.path}?{LINK_TYPE_PARAM}=linkset>; rel="linkset"; type="{LINKSET}"'
+        # The path as sent on the wire (percent-encoded): a header holds no raw newline or non-Latin-1.
+        linkset_url = f"{escape_uri_path(request.path)}?{LINK_TYPE_PARAM}=linkset"
+        response["Link"] = f'<{linkset_url}>; rel="linkset"; type="{LINKSET}"'
         return response
 
     resolve.csrf_exempt = True  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from passport.access import organisation_of
 from passport.errors import NotFound
@@ -21,6 +21,7 @@ __all__ = [
     "battery_model_list",
     "battery_passport",
     "battery_search",
+    "current_passport_of",
     "manufacturer_choices",
     "organisation_get",
     "organisation_list",
@@ -30,6 +31,7 @@ __all__ = [
     "passport_of_battery",
     "passport_value_history",
     "version_list",
+    "with_current_passport",
 ]
 
 
@@ -116,6 +118,25 @@ def battery_passport(*, battery: Battery) -> Passport:
     if passport is None:
         raise NotFound(f"passport of battery {battery.identifier}")
     return passport
+
+
+def with_current_passport(batteries: QuerySet[Battery]) -> QuerySet[Battery]:
+    """`batteries` with their passports, current first (as battery_passport orders them): one
+    extra query per chunk of batteries instead of one per battery, for current_passport_of."""
+    passports = _current_first(Passport.objects.only("passport_id", "state", "battery_id"))
+    return batteries.prefetch_related(Prefetch("passports", queryset=passports, to_attr="passports_current_first"))
+
+
+def current_passport_of(battery: Battery) -> Passport | None:
+    """battery_passport, from the list with_current_passport loaded when it did; None when the
+    battery has no passport."""
+    passports = getattr(battery, "passports_current_first", None)
+    if passports is not None:
+        return passports[0] if passports else None
+    try:
+        return battery_passport(battery=battery)
+    except NotFound:
+        return None
 
 
 def passport_of_battery(*, identifier: str) -> Passport:

@@ -3,13 +3,11 @@ the services (they raise NotPermitted), so these classes only sort callers by po
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from passport.services.permissions import organisation_of
+from passport.access import acts_for_authority, organisation_of
 
 
 def is_signed_in(request: Request) -> bool:
@@ -23,16 +21,6 @@ class ActsForOrganisation(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return is_signed_in(request) and organisation_of(request.user) is not None
-
-
-def acts_for_authority(user: Any) -> bool:
-    """Market surveillance authorities, notified bodies and the Commission (and staff)."""
-    if user is None or not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    organisation = organisation_of(user)
-    return organisation is not None and organisation.is_authority
 
 
 class IsAuthority(BasePermission):

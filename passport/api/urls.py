@@ -22,7 +22,7 @@ urlpatterns = [
     path("batteries/bulk/", views.BatteryBulkRegisterView.as_view(), name="batteries-bulk"),
     path("batteries/<path:identifier>/status/", views.BatteryStatusView.as_view(), name="battery-status"),
     path(
-        "batteries/<path:identifier>/grants/<int:organisation_id>/",
+        "batteries/<path:identifier>/grants/<str:organisation_id>/",
         views.GrantRevokeView.as_view(),
         name="battery-grant",
     ),
@@ -68,5 +68,5 @@ urlpatterns = [
         name="dpp-passport",
     ),
     # Last: every other address under /api/v1/ answers the API's JSON 404.
-    re_path(r"^(?P<unmatched>.*)$", views.no_endpoint),
+    re_path(r"^(?P<unmatched>[\s\S]*)$", views.no_endpoint),
 ]

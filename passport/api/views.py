@@ -13,8 +13,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers as drf_serializers
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
@@ -29,13 +33,13 @@ from passport.api import serializers as s
 from passport.api.negotiation import ExportNegotiation
 from passport.api.parsers import BulkJSONParser
 from passport.api.permissions import ActsForOrganisation, IsAuthority
-from passport.api.register import export_response, register_rows, with_current_passport
 from passport.errors import FieldError, ValidationFailed
 from passport.http_errors import error_item
 from passport.identifiers import qr_url
 from passport.lookups import PassportLookup
 from passport.models import Passport
 from passport.presentation import version_line
+from passport.register import export_response, register_rows
 from passport.register_filters import REGISTER_FILTERS, FilterKind, register_filters_clean
 from passport.services import (
     PassportReading,
@@ -82,7 +86,7 @@ def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         400: "Invalid input: every problem with its field (and row index for bulk).",
         401: "Not signed in (send `Authorization: Token <token>`).",
         403: "It exists, but it is not yours to see or change.",
-        404: "It does not exist.",
+        404: "It does not exist (or, for a list, there is no such page).",
         409: "Refused: duplicate identifier or illegal status transition.",
         413: "Too large: send less in one request (the limit is in the reason).",
     }
@@ -116,8 +120,10 @@ class TokenObtainView(APIView):
         tags=["auth"],
         auth=[],
         request=s.TokenInputSerializer,
-        responses={200: s.TokenOutputSerializer, **error_responses(400)},
+        responses={200: s.TokenOutputSerializer, **error_responses(400, 401)},
         summary="Obtain an API token",
+        description="400 when a field is missing or malformed; 401 when the username and "
+        "password do not sign anybody in (without saying which part was wrong).",
     )
     def post(self, request: Request) -> Response:
         given = s.TokenInputSerializer(data=request.data)
@@ -128,8 +134,11 @@ class TokenObtainView(APIView):
             password=given.validated_data["password"],
         )
         if user is None or not user.is_active:
-            raise drf_serializers.ValidationError(
-                {"non_field_errors": ["Unable to sign in with this username and password."]}
+            # Not a malformed request: the credentials do not authenticate anybody.
+            return Response(
+                {"errors": [error_item(None, "Unable to sign in with this username and password.")]},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response(s.TokenOutputSerializer({"token": token.key}).data)
@@ -147,7 +156,7 @@ class OrganisationListView(GenericAPIView):
         operation_id="organisations_list",
         tags=["organisations"],
         parameters=[s.OrganisationFilterSerializer],
-        responses={200: s.OrganisationOutputSerializer(many=True), **error_responses(400, 401)},
+        responses={200: s.OrganisationOutputSerializer(many=True), **error_responses(400, 401, 404)},
         summary="List organisations",
     )
     def get(self, request: Request) -> Response:
@@ -169,7 +178,7 @@ class BatteryModelListCreateView(GenericAPIView):
     @extend_schema(
         operation_id="models_list",
         tags=["models"],
-        responses={200: s.BatteryModelOutputSerializer(many=True), **error_responses(401, 403)},
+        responses={200: s.BatteryModelOutputSerializer(many=True), **error_responses(401, 403, 404)},
         summary="List your organisation's battery models",
     )
     def get(self, request: Request) -> Response:
@@ -342,9 +351,10 @@ class PassportReadSchema(AutoSchema):
 
 MOMENT_PARAMETER = OpenApiParameter(
     "moment",
-    OpenApiTypes.STR,
+    {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]},
     OpenApiParameter.PATH,
-    description="ISO 8601 date (the end of that day, UTC) or date-time (UTC without a zone).",
+    description="ISO 8601 date (the end of that day, UTC) or date-time (UTC without a zone). "
+    "Moments before year 1 or after 9999 in UTC read as the earliest or latest.",
 )
 LINK_TYPE_PARAMETER = OpenApiParameter(
     "linkType",
@@ -373,11 +383,15 @@ LINKSET_SCHEMA = {
     },
     "required": ["linkset"],
 }
+PAGE_ERROR = OpenApiResponse(OpenApiTypes.STR, description="The error page, for a browser.")
 RESOLVER_RESPONSES = {
     (200, "application/linkset+json"): OpenApiResponse(
         LINKSET_SCHEMA, description="The linkset (RFC 9264) of this battery's Digital Link."
     ),
     (307, "application/json"): OpenApiResponse(description="To the target of the requested `linkType`."),
+    # A browser is the Digital Link's default audience: its errors are pages.
+    (400, "text/html"): PAGE_ERROR,
+    (404, "text/html"): PAGE_ERROR,
 }
 READ_RESPONSES = {
     (200, "application/json"): s.PassportOutputSerializer,
@@ -600,10 +614,13 @@ class GrantRevokeView(APIView):
     @extend_schema(
         tags=["owners"],
         request=None,
+        parameters=[OpenApiParameter("organisation_id", int, OpenApiParameter.PATH)],
         responses={204: None, **error_responses(401, 403, 404)},
         summary="Withdraw an organisation's access to your battery's individual data",
     )
-    def delete(self, request: Request, identifier: str, organisation_id: int) -> Response:
+    def delete(self, request: Request, identifier: str, organisation_id: str) -> Response:
+        # Any text reaches this view (an id that is not a number is no organisation, a 404 here,
+        # rather than falling through to the battery's address and its 405).
         battery = selectors.battery_get(identifier=identifier)
         organisation = selectors.organisation_get(organisation_id=organisation_id)
         access_grant_revoke(user=request.user, battery=battery, organisation=organisation)
@@ -647,9 +664,13 @@ class RegulatorBatteryListView(GenericAPIView):
         tags=["regulators"],
         parameters=[*register_filter_parameters(), *EXPORT_PARAMETERS],
         responses={
-            (200, "application/json"): s.RegisterRowSerializer(many=True),
+            (200, "application/json"): PolymorphicProxySerializer(
+                component_name="RegisterListing",
+                serializers=[s.RegisterPageSerializer, s.RegisterExportSerializer],
+                resource_type_field_name=None,
+            ),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `?format=csv`."),
-            **error_responses(400, 401, 403),
+            **error_responses(400, 401, 403, 404),
         },
         summary="Search all batteries (authorities)",
         description="Paginated JSON by default; `?format=csv` or `?format=json` streams every "
@@ -666,5 +687,5 @@ class RegulatorBatteryListView(GenericAPIView):
         batteries = selectors.battery_search(**filters)
         if export_format:
             return export_response(batteries, export_format)
-        page = self.paginate_queryset(with_current_passport(batteries))
+        page = self.paginate_queryset(selectors.with_current_passport(batteries))
         return self.get_paginated_response(register_rows(page))

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from passport import selectors
 from passport.access import acting_tiers
-from passport.api.register import battery_row, current_passport_of, with_current_passport
 from passport.bulk_csv import items_from_csv
 from passport.demo import lfp_home_battery_model_data
 from passport.documents.labels import label_sheet_build, label_sheet_pdf
@@ -40,6 +39,7 @@ from passport.pages.common import (
     query_without_page,
     refused,
 )
+from passport.register import battery_row
 from passport.services import (
     battery_change_status,
     battery_claim_code_reissue,
@@ -80,7 +80,7 @@ def manufacturer_dashboard(request: HttpRequest) -> HttpResponse:
     if isinstance(organisation, HttpResponse):
         return organisation
     models = selectors.battery_model_list(manufacturer=organisation).annotate(battery_count=Count("batteries"))
-    page = page_of(request, with_current_passport(selectors.battery_search(manufacturer=organisation)))
+    page = page_of(request, selectors.with_current_passport(selectors.battery_search(manufacturer=organisation)))
     # Batteries that moved to another operator (waste, repurposed) are no longer fully ours to
     # read: each row shows what this user's access rights cover for that battery.
     rows = [
@@ -252,7 +252,7 @@ class StatusForm(forms.Form):
 
 
 def _battery_context(request: HttpRequest, battery: Battery, status_form: StatusForm) -> dict[str, Any]:
-    passport = current_passport_of(battery)
+    passport = selectors.current_passport_of(battery)
     return {
         "battery": battery,
         "passport": passport,

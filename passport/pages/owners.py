@@ -16,9 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from passport import selectors
-from passport.access import filter_document
-from passport.api.permissions import acts_for_authority
-from passport.api.register import current_passport_of, with_current_passport
+from passport.access import acts_for_authority, filter_document
 from passport.attributes import BY_KEY
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
@@ -40,7 +38,7 @@ def _my_batteries_page(
 ) -> HttpResponse:
     batteries = selectors.battery_list_owned(user=request.user)
     context = {
-        "batteries": [(battery, current_passport_of(battery)) for battery in with_current_passport(batteries)],
+        "batteries": [(battery, selectors.current_passport_of(battery)) for battery in selectors.with_current_passport(batteries)],
         "claim_form": claim_form,
         "grant_form": GrantForm(),
     }

@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from passport import selectors
-from passport.api.permissions import acts_for_authority
-from passport.api.register import COLUMN_LABELS, register_rows, with_current_passport
+from passport.access import acts_for_authority
 from passport.errors import ValidationFailed
 from passport.pages.common import page_of, query_without_page, refused
+from passport.register import COLUMN_LABELS, register_rows
 from passport.register_filters import REGISTER_FILTERS, FilterKind, register_filters_clean
 from passport.vocabulary import Category, Chemistry
 
@@ -66,7 +66,7 @@ def regulator_search(request: HttpRequest) -> HttpResponse:
         context["other_errors"] = [(field, reasons) for field, reasons in errors.items()
                                    if field not in {spec.name for spec in REGISTER_FILTERS}]
         return render(request, "passport/regulator.html", context, status=400)
-    page = page_of(request, with_current_passport(selectors.battery_search(**filters)))
+    page = page_of(request, selectors.with_current_passport(selectors.battery_search(**filters)))
     query = query_without_page(request)
     api = reverse("api:regulator-batteries")
     exported = f"{api}?{query}&" if query else f"{api}?"

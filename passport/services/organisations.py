@@ -55,11 +55,18 @@ def _organisation_errors(kind: Any, name: Any, fields: dict) -> tuple[dict, list
     return cleaned, errors
 
 
-def organisation_create(*, kind: str, name: str, **fields: Any) -> Organisation:
-    """Create an organisation. Identifiers are checked (LEI check digits, GLN check digit)."""
+def organisation_clean(*, kind: Any, name: Any, fields: dict) -> dict[str, Any]:
+    """The organisation's values as stored, or ValidationFailed naming each bad field: the one
+    check of an organisation, for organisation_create and for the admin's form."""
     cleaned, errors = _organisation_errors(kind, name, fields)
     if errors:
         raise ValidationFailed(errors)
+    return cleaned
+
+
+def organisation_create(*, kind: str, name: str, **fields: Any) -> Organisation:
+    """Create an organisation. Identifiers are checked (LEI check digits, GLN check digit)."""
+    cleaned = organisation_clean(kind=kind, name=name, fields=fields)
     try:
         with transaction.atomic():
             return Organisation.objects.create(kind=kind, **cleaned)

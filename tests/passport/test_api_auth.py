@@ -47,11 +47,13 @@ def test_token_request_with_form_encoding_works_too(users) -> None:
     assert response.status_code == 200
 
 
-def test_wrong_password_is_400_without_saying_which_part_was_wrong(users) -> None:
+def test_wrong_password_is_401_without_saying_which_part_was_wrong(users) -> None:
     response = APIClient().post(
         "/api/v1/auth/token/", {"username": "maker", "password": "wrong"}, format="json"
     )
-    assert response.status_code == 400
+    # 401, not 400: the request is well formed, the credentials sign nobody in.
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json() == {
         "errors": [{"field": None, "reason": "Unable to sign in with this username and password."}]
     }

@@ -168,6 +168,7 @@ def test_options_on_the_models_endpoint_as_a_member(world) -> None:
 
 
 @pytest.mark.parametrize("url", ["/api/v1/nothing-here", "/api/v1/models", "/api/v1/batteries/x/unknown/y",
+                                 "/api/v1/models/a%0Ab/",
                                  "/api/v1/"])
 def test_unmatched_api_paths_answer_the_json_error_body(url: str) -> None:
     for method in ("get", "post"):
@@ -182,3 +183,32 @@ def test_a_missing_slash_is_pointed_out(world) -> None:
     response = api_client().post("/api/v1/models", {}, format="json")
     assert response.status_code == 404
     assert "/api/v1/models/" in response.json()["errors"][0]["reason"]
+
+
+# --- found by schemathesis ---------------------------------------------------------------------
+
+
+def test_a_digital_link_with_a_newline_and_non_latin_characters_in_its_serial() -> None:
+    response = api_client().get("/01/14742520412260/10/%F1%B8%B3%BA%0Am/21/%C4%80%1B6", {"linkType": "linkset"})
+    assert response.status_code == 404
+    assert response["Link"].startswith("</01/14742520412260/10/%F1%B8%B3%BA%0Am/21/%C4%80%1B6?linkType=linkset>")
+
+
+def test_a_grant_of_an_organisation_id_that_is_no_number_is_404(world) -> None:
+    member, _, registered = world
+    response = api_client(member).delete(f"/api/v1/batteries/{registered.battery.identifier}/grants/t%C3%95/")
+    assert response.status_code == 404
+    assert "organisation" in response.json()["errors"][0]["reason"]
+
+
+def test_empty_organisation_filters_mean_any(world) -> None:
+    member, _, _ = world
+    response = api_client(member).get("/api/v1/organisations/", {"q": "", "kind": ""})
+    assert response.status_code == 200 and response.json()["count"] == 1
+
+
+def test_a_claim_code_of_blanks_is_a_wrong_code(world) -> None:
+    _, _, registered = world
+    response = api_client(member_of(organisation(OrganisationKind.RECYCLER))).post(
+        "/api/v1/claims/", {"identifier": registered.battery.identifier, "claim_code": "   "}, format="json")
+    assert response.status_code == 403

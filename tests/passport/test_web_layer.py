@@ -3,8 +3,11 @@ domain errors to HTTP status serves both, and one address answers people and pro
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
-from django.test import RequestFactory
+from django.contrib.auth import get_user_model
+from django.test import Client, RequestFactory
 from django.urls import resolve
 from rest_framework.views import APIView
 
@@ -18,7 +21,12 @@ from passport.errors import (
     TransitionRefused,
     ValidationFailed,
 )
+from passport.management.commands.export_passport import _moment
 from passport.pages.common import domain_error_page
+from passport.services import organisation_create
+from passport.values import parse_moment
+from passport.vocabulary import OrganisationKind
+from tests.factories import api_client, member_of, organisation
 
 JSON = "application/json"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -84,3 +92,53 @@ def test_the_page_at_an_api_address_and_at_its_own_are_the_same_page(client, bat
     for page in (own, at_api):
         assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
         assert f"<dt>Passport identifier</dt><dd>{passport.passport_id}</dd>".encode() in page.content
+
+
+def test_pages_import_nothing_from_the_api_and_the_api_views_nothing_from_the_pages() -> None:
+    def imports(module: pathlib.Path) -> list[str]:
+        return [line for line in module.read_text().splitlines() if line.startswith(("from ", "import "))]
+
+    package = pathlib.Path(__file__).resolve().parents[2] / "passport"
+    for page_module in (package / "pages").glob("*.py"):
+        assert not [line for line in imports(page_module) if "passport.api" in line], page_module.name
+    for api_module in (package / "api").glob("*.py"):
+        if api_module.name != "urls.py":  # the URL configuration composes both (passport.resolver)
+            assert not [line for line in imports(api_module) if "passport.pages" in line], api_module.name
+
+
+# --- one home per rule -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_register_search_refuses_a_reversed_date_range_on_the_page_as_in_the_api() -> None:
+    inspector = member_of(organisation(OrganisationKind.AUTHORITY))
+    reversed_range = {"registered_from": "2026-05-01", "registered_to": "2026-04-01"}
+    api = api_client(inspector).get("/api/v1/regulator/batteries/", reversed_range)
+    assert api.status_code == 400
+    assert api.json()["errors"] == [{"field": "registered_to", "reason": "must not be before registered_from"}]
+    browser = Client()
+    browser.force_login(inspector)
+    page = browser.get("/regulator/", reversed_range)
+    assert page.status_code == 400
+    assert "must not be before registered_from" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_an_organisation_with_the_services_reasons(client) -> None:
+    fields = {"lei": "529900T8BM49AURSDO56", "gln": "4012345000008", "country": "XX"}
+    with pytest.raises(ValidationFailed) as refused:
+        organisation_create(kind="repairer", name="Bad Ids GmbH", **fields)
+    service_reasons = {error.field: error.reason for error in refused.value.errors}
+
+    client.force_login(get_user_model().objects.create_superuser("admin", password="pw-admin"))
+    response = client.post("/admin/passport/organisation/add/", {
+        "name": "Bad Ids GmbH", "kind": "repairer", **fields,
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+    })
+    form_errors = response.context["adminform"].form.errors
+    assert {field: errors[0] for field, errors in form_errors.items()} == service_reasons
+
+
+def test_one_moment_parser_for_the_api_and_the_export_command() -> None:
+    for text in ("2026-01-01", "2026-01-01T10:00", "2026-01-01T10:00+02:00", "9999-12-31T23:59:59-01:00"):
+        assert _moment(text) == parse_moment(text)

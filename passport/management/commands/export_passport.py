@@ -8,7 +8,6 @@ import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_date, parse_datetime
 
 from passport.access import filter_document
 from passport.attributes import View
@@ -17,6 +16,7 @@ from passport.documents.pdf import pdf_job, report_render
 from passport.errors import NotFound
 from passport.selectors import battery_get, battery_passport
 from passport.services import passport_document
+from passport.values import parse_moment
 
 SIGNATURE_SUFFIX = ".jws"
 
@@ -74,13 +74,7 @@ def _write(path: Path, signed: SignedDocument) -> None:
 def _moment(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
-    moment = parse_datetime(text)
+    moment = parse_moment(text)
     if moment is None:
-        day = parse_date(text)
-        if day is None:
-            raise CommandError(f"--at {text!r} is not an ISO date or date-time")
-        # A date means the end of that day: the passport as it stood that day.
-        moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-    elif moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
+        raise CommandError(f"--at {text!r} is not an ISO date or date-time")
     return moment

@@ -14,14 +14,14 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from passport.access import filter_document
 from passport.attributes import Tier, View
-from passport.models import Battery, Passport
-from passport.vocabulary import PassportState
+from passport.models import Battery
+from passport.selectors import current_passport_of, with_current_passport
 
 AUTHORITY_TIERS = View.AUTHORITY.tiers()
 
@@ -60,24 +60,6 @@ COLUMN_LABELS = {
     "model_id": "Model id",
     "registered_at": "Registered",
 }
-
-
-def with_current_passport(batteries: QuerySet[Battery]) -> QuerySet[Battery]:
-    """One extra query per chunk of batteries instead of one per battery."""
-    passports = Passport.objects.only("passport_id", "state", "battery_id").order_by("id")
-    return batteries.prefetch_related(Prefetch("passports", queryset=passports, to_attr="passport_list"))
-
-
-def current_passport_of(battery: Battery) -> Passport | None:
-    """As selectors.battery_passport, from the prefetched list: the passport that is not
-    superseded, or the latest one when all are (the battery went into a new one)."""
-    passports = getattr(battery, "passport_list", None)
-    if passports is None:
-        passports = list(battery.passports.order_by("id"))
-    current = [passport for passport in passports if passport.state != PassportState.SUPERSEDED]
-    if current:
-        return current[0]
-    return passports[-1] if passports else None
 
 
 def battery_row(battery: Battery, tiers: Iterable[Tier]) -> dict[str, Any]:
