@@ -114,8 +114,9 @@ class OrganisationOutputSerializer(OrganisationRefSerializer):
 
 
 class OrganisationFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False)
-    q = serializers.CharField(required=False, max_length=100, help_text="Part of the name.")
+    # Empty parameters mean "any", as a browser's form sends them.
+    kind = serializers.ChoiceField(choices=OrganisationKind.choices, required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Part of the name.")
 
 
 # --- battery models ----------------------------------------------------------------------------
@@ -125,11 +126,11 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
-    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")
+    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")  # type: ignore[assignment]  # the body key, not Serializer.data
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
-    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -139,7 +140,7 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
-    data = ModelDataField()
+    data = ModelDataField()  # type: ignore[assignment]  # the body key, not Serializer.data
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -178,7 +179,7 @@ class BulkRegisterOutputSerializer(serializers.Serializer):
 
 
 class BatteryUpdateInputSerializer(serializers.Serializer):
-    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -231,8 +232,9 @@ class StatusChangeOutputSerializer(serializers.Serializer):
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=200)
-    claim_code = serializers.CharField(max_length=100)
+    # Not trimmed: a code of blanks is a wrong code (403, like any other), not a missing one.
+    identifier = serializers.CharField(max_length=200, trim_whitespace=False)
+    claim_code = serializers.CharField(max_length=100, trim_whitespace=False)
 
 
 class ClaimOutputSerializer(serializers.Serializer):
@@ -260,6 +262,7 @@ class PassportReadQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
         choices=[view.value for view in View],
         required=False,
+        allow_blank=True,  # empty means not given, as on the passport page
         help_text="Ask for a lower view than your own (never a higher one).",
     )
 
@@ -332,7 +335,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # the body key, not Serializer.errors
 
 
 # --- regulator ---------------------------------------------------------------------------------
@@ -355,3 +358,19 @@ class RegisterRowSerializer(serializers.Serializer):
     manufacturer = serializers.CharField()
     model_id = serializers.IntegerField()
     registered_at = serializers.DateTimeField()
+
+
+class RegisterPageSerializer(serializers.Serializer):
+    """One page of the register listing (the default)."""
+
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = RegisterRowSerializer(many=True)
+
+
+class RegisterExportSerializer(serializers.Serializer):
+    """Every match at once (`?format=json`), streamed."""
+
+    columns = serializers.ListField(child=serializers.CharField())
+    results = RegisterRowSerializer(many=True)
