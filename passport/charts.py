@@ -70,7 +70,7 @@ def line_chart_svg(
     low = step * (low // step)
     high = step * -(-high // step)
     start, end = ordered[0][0], ordered[-1][0]
-    span_s = max((end - start).total_seconds(), 1.0)
+    span_s = (end - start).total_seconds() or 1.0
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
 

@@ -3,7 +3,7 @@ its streamed CSV / JSON exports.
 
 A row is built like a small passport document and goes through the same access filter as every
 other output, so an attribute the authorities may not read (e.g. the point-4 status) never
-appears, even though they may filter by it. Register facts that are not passport attributes
+appears; nor may they filter by it, which would tell as much. Register facts that are not passport attributes
 (manufacturer id, registration time) are added after filtering.
 """
 

@@ -17,9 +17,14 @@ from typing import Any
 
 from passport.errors import FieldError, ValidationFailed
 from passport.identifiers import IdentifierError, battery_identifier_parse, gtin_normalise
-from passport.vocabulary import BatteryStatus, Category, Chemistry
+from passport.vocabulary import Category, Chemistry
 
 MAX_TEXT = 120
+# Why there is no filter by status: it would reveal what the column would (docs/passport-domain.md).
+STATUS_FILTER_REFUSED = (
+    "a battery's status is individual data (Annex XIII point 4), which authorities may not read "
+    "(Art. 77(2)); filtering by it would reveal it, so there is no such filter"
+)
 # The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
 # the databases refuse to compare with it.
 MAX_ID = 2**63 - 1
@@ -30,6 +35,8 @@ class FilterKind:
     ID = "id"
     DATE = "date"
     CHOICE = "choice"
+    # Named so that asking for it gets its reason, not "no such filter".
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,7 @@ REGISTER_FILTERS: tuple[RegisterFilter, ...] = (
     RegisterFilter("model", "Battery model", FilterKind.ID, "Battery model id."),
     RegisterFilter("category", "Category", FilterKind.CHOICE, choices=tuple(Category.choices)),
     RegisterFilter("chemistry", "Chemistry", FilterKind.CHOICE, choices=tuple(Chemistry.choices)),
-    RegisterFilter("status", "Status", FilterKind.CHOICE,
-                   "A filter only: the status is individual data (Annex XIII point 4), not a column.",
-                   choices=tuple(BatteryStatus.choices)),
+    RegisterFilter("status", "Status", FilterKind.REFUSED, STATUS_FILTER_REFUSED),
     RegisterFilter("manufactured_from", "Manufactured from", FilterKind.DATE, "First day, inclusive."),
     RegisterFilter("manufactured_to", "Manufactured until", FilterKind.DATE, "Last day, inclusive."),
     RegisterFilter("registered_from", "Registered from", FilterKind.DATE, "First day, inclusive."),
@@ -119,6 +124,9 @@ def register_filters_clean(params: Mapping[str, Any], *, also_allowed: Iterable[
     filters: dict[str, Any] = {}
     for spec in REGISTER_FILTERS:
         if spec.name not in params:
+            continue
+        if spec.kind == FilterKind.REFUSED:
+            errors.append(FieldError(spec.name, spec.help))
             continue
         given = [value for value in _values(params, spec.name) if value is not None and str(value).strip()]
         if not given:

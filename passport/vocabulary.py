@@ -78,6 +78,32 @@ MODEL_OWNER_KINDS = frozenset(
 )
 
 
+class IdentifierScheme(models.TextChoices):
+    GS1 = "gs1", "GS1 company prefix"
+    ISO15459 = "iso15459", "ISO/IEC 15459 issuing agency code + company identification"
+
+
+class HandoverKind(models.TextChoices):
+    """Why responsibility for a battery moves to another economic operator (Art. 77(4), (7))."""
+
+    REPURPOSE = "repurpose", "Repurposing or preparation for repurposing"
+    REMANUFACTURE = "remanufacture", "Remanufacturing"
+    PREPARE_FOR_REUSE = "prepare-for-reuse", "Preparation for re-use (from waste)"
+    WASTE = "waste", "Waste handed to the producer, its PRO or a waste management operator"
+    # No change of status: the importer or authorised representative takes over, or another
+    # company takes over the operator's business (Art. 77(4)).
+    IMPORTER = "importer", "Importer takes over responsibility"
+    AUTHORISED_REPRESENTATIVE = "authorised-representative", "Authorised representative takes over"
+    TAKEOVER = "takeover", "Takeover of the operator's business"
+
+
+class HandoverState(models.TextChoices):
+    OFFERED = "offered", "Offered"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
 class MembershipRole(models.TextChoices):
     ADMIN = "admin", "Administrator"
     MEMBER = "member", "Member"

@@ -7,6 +7,7 @@ reader downloads exactly what the passport page shows them.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from passport.documents.pdf import passport_pdf_cached, passport_pdf_request, pd
 from passport.documents.schemas import view_schema
 from passport.documents.signing import jwks
 from passport.errors import NotFound
+from passport.lookups import PassportLookup
 from passport.models import Passport
 from passport.services import passport_read
 
@@ -85,23 +87,46 @@ def signed_response(document: SignedDocument, *, disposition: str = "inline") ->
     return response
 
 
-def rendering_response() -> Response:
-    response = Response({"status": "rendering", "retry_after": RETRY_AFTER_SECONDS},
-                        status=http_status.HTTP_202_ACCEPTED)
+def rendering_response() -> HttpResponse:
+    response = JsonResponse({"status": "rendering", "retry_after": RETRY_AFTER_SECONDS},
+                            status=http_status.HTTP_202_ACCEPTED)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    patch_vary_headers(response, ("Authorization", "Cookie", "Accept"))
     return response
 
 
-def pdf_answer(request: Request, *, passport: Passport, view: str | None) -> Response | HttpResponse:
+def pdf_answer(
+    *, user: Any, passport: Passport, view: str | None, endpoint: str, at: dt.datetime | None = None
+) -> HttpResponse:
     """The reader's PDF report of `passport`: 200 when rendered in time, else 202 + Retry-After.
-    Also the hook for passport URLs answering `Accept: application/pdf` / `?format=pdf`."""
-    reading = passport_read(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
+    A plain Django answer, so that the passport's addresses (API and pages alike) can hand a
+    request that asks for `application/pdf` to it. Domain errors propagate to the caller."""
+    reading = passport_read(user=user, passport=passport, at=at, view=view, endpoint=endpoint)
     job = pdf_job(passport=passport, document=reading.document, tiers=reading.tiers)
     document = passport_pdf_request(job)
     return signed_response(document) if document is not None else rendering_response()
 
 
 EXPORT_PARAMETERS = [ExportQuerySerializer]
+
+
+class PassportPdfView(APIView):
+    """The PDF report at a passport's own addresses (`?format=pdf`, `Accept: application/pdf`;
+    passport.resolver hands such requests here): the reader's view of the passport the address
+    names, authenticated like the API (token or session)."""
+
+    permission_classes = (AllowAny,)
+    content_negotiation_class = ExportNegotiation
+    lookup: PassportLookup | None = None  # set per address by as_view(lookup=...)
+
+    def get(self, request: Request, **url_arguments: Any) -> HttpResponse:
+        query = SignatureQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if self.lookup is None:
+            raise TypeError("PassportPdfView.as_view(lookup=...) names how the address finds its passport")
+        passport, at = self.lookup(**url_arguments)
+        return pdf_answer(user=request.user, passport=passport, view=query.validated_data.get("view"),
+                          at=at, endpoint=endpoint_of(request))
 
 
 class PassportExportView(APIView):
@@ -134,7 +159,7 @@ class PassportExportView(APIView):
         passport = selectors.passport_get(passport_id=passport_id)
         view = query.validated_data.get("view")
         if query.validated_data["format"] == "pdf":
-            return pdf_answer(request, passport=passport, view=view)
+            return pdf_answer(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
         reading = passport_read(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
         envelope = passport_export(passport=passport, document=reading.document, view=reading.view)
         return signed_response(json_signed(envelope), disposition="attachment")

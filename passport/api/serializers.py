@@ -126,12 +126,20 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
-    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")  # type: ignore[assignment]  # the body key, not Serializer.data
+    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")
+    gtins = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, max_length=1000,
+        help_text="GTINs naming this model, under your GS1 company prefix (else bound at first registration).",
+    )
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
-    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
+    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
+    gtins = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, max_length=1000,
+        help_text="GTINs to add to this model (under your GS1 company prefix).",
+    )
 
 
 class BatteryModelOutputSerializer(serializers.Serializer):
@@ -140,9 +148,14 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
-    data = ModelDataField()  # type: ignore[assignment]  # the body key, not Serializer.data
+    data = ModelDataField()
+    gtins = serializers.SerializerMethodField(help_text="The GTINs naming this model.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_gtins(self, model: BatteryModel) -> list[str]:
+        return sorted(row.gtin for row in model.gtins.all())
 
 
 # --- registration ------------------------------------------------------------------------------
@@ -179,7 +192,7 @@ class BulkRegisterOutputSerializer(serializers.Serializer):
 
 
 class BatteryUpdateInputSerializer(serializers.Serializer):
-    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
+    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -262,7 +275,6 @@ class PassportReadQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
         choices=[view.value for view in View],
         required=False,
-        allow_blank=True,  # empty means not given, as on the passport page
         help_text="Ask for a lower view than your own (never a higher one).",
     )
 
@@ -335,7 +347,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # the body key, not Serializer.errors
+    errors = ErrorSerializer(many=True)
 
 
 # --- regulator ---------------------------------------------------------------------------------

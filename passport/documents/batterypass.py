@@ -273,7 +273,8 @@ def circularity(d: dict) -> dict:
     for material, element in RECYCLED_MATERIALS:
         pre = d.get(f"pre_consumer_recycled_{element}_pct")
         post = d.get(f"post_consumer_recycled_{element}_pct")
-        if pre is not None and post is not None:
+        # A material declared "not contained" has no share to give (kept in additionalAttributes).
+        if isinstance(pre, int | float) and isinstance(post, int | float):
             recycled.append({"recycledMaterial": material, "preConsumerShare": pre, "postConsumerShare": post})
     safety = d.get("safety_measures")
     safety_measures = _compact({

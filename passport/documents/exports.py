@@ -2,8 +2,8 @@
 canonical bytes and its detached signature.
 
 A document is filtered once, by `passport.access.filter_document` (through `passport_read` for
-a reader, or for an explicit view in the command line), and everything here works from that
-filtered document only. Each export is checked against our schema of its view before anybody
+a reader, or `passport_document_for` for an explicit view in the command line), and everything
+here works from that filtered document only. Each export is checked against our schema of its view before anybody
 gets it (`schemas.document_validate`): a failure is a bug and raises.
 """
 
@@ -16,13 +16,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from passport.access import filter_document
 from passport.attributes import Tier, View
 from passport.documents.batterypass import ASPECTS, aspects_build, aspects_read
 from passport.documents.schemas import ENVELOPE_DOCUMENT_KEYS, document_validate, schema_url
 from passport.documents.signing import sign_detached, signing_key
 from passport.models import Passport, Version
-from passport.services import passport_document
+from passport.services.documents import passport_document_for
 from passport.services.versions import canonical_json
 
 JSON_MEDIA_TYPE = "application/json"
@@ -128,7 +127,7 @@ def passport_export_view(
     """The export of `passport` for an audience named by the operator's tools (command line,
     benchmarks): the full document filtered for `view` (with an interest in this battery)."""
     tiers = view.tiers(interest=True)
-    document = filter_document(passport_document(passport=passport, at=at), tiers)
+    document = passport_document_for(passport=passport, tiers=tiers, at=at)
     return passport_export(passport=passport, document=document, view=view), tiers
 
 

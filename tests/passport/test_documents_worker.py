@@ -24,11 +24,6 @@ def real_worker(settings):
         yield
 
 
-@pytest.fixture(autouse=True)
-def own_keys(settings, tmp_path):
-    settings.PASSPORT_SIGNING_KEY_FILE = ""
-    settings.PASSPORT_SIGNING_KEY_DIR = tmp_path / "keys"
-
 
 def test_a_pdf_request_is_rendered_by_the_worker(real_worker, complete_battery, passport, api_as, users) -> None:
     response = api_as(users.manufacturer).get(f"/api/v1/passports/{passport.passport_id}/export?format=pdf")

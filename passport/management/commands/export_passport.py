@@ -9,13 +9,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from passport.access import filter_document
 from passport.attributes import View
 from passport.documents.exports import SignedDocument, json_signed, passport_export
 from passport.documents.pdf import pdf_job, report_render
 from passport.errors import NotFound
 from passport.selectors import battery_get, battery_passport
-from passport.services import passport_document
+from passport.services.documents import passport_document_for
 from passport.values import parse_moment
 
 SIGNATURE_SUFFIX = ".jws"
@@ -45,7 +44,7 @@ class Command(BaseCommand):
             battery = battery_get(identifier=options["battery"])
             passport = battery_passport(battery=battery)
             tiers = view.tiers(interest=True)
-            document = filter_document(passport_document(passport=passport, at=_moment(options["at"])), tiers)
+            document = passport_document_for(passport=passport, tiers=tiers, at=_moment(options["at"]))
         except NotFound as error:
             raise CommandError(str(error)) from error
         if options["format"] == "pdf":
