@@ -46,6 +46,7 @@ from passport.services import (
     battery_model_create,
     battery_register_bulk,
 )
+from passport.services.handovers import handover_offer
 from passport.services.permissions import organisation_of, require_member
 from passport.vocabulary import BatteryStatus, Category, Chemistry
 
@@ -238,7 +239,8 @@ class StatusForm(forms.Form):
     operator = forms.ModelChoiceField(
         queryset=Organisation.objects.order_by("name"), required=False, empty_label="—",
         label="New responsible operator",
-        help_text="Required for waste, repurposed and remanufactured: who takes over.",
+        help_text="Required for waste, repurposed and remanufactured: who takes over. Another "
+        "organisation takes over only when one of its members accepts the offer.",
     )
     new_identifier = forms.CharField(
         required=False, max_length=100, label="Identifier of the new battery",
@@ -281,16 +283,23 @@ def battery_console(request: HttpRequest, identifier: str) -> HttpResponse:
     if not form.is_valid():
         context = _battery_context(request, battery, form)
         return render(request, "passport/manufacturer_battery.html", context, status=400)
+    arguments = form.status_arguments()
+    operator = arguments.get("operator")
     try:
-        passport = battery_change_status(user=request.user, battery=battery, **form.status_arguments())
+        if operator is not None and operator.pk != battery.responsible_operator_id:
+            # Another organisation takes over only when it accepts (passport.services.handovers).
+            handover_offer(user=request.user, battery=battery, **arguments)
+        else:
+            passport = battery_change_status(user=request.user, battery=battery, **arguments)
     except PassportError as error:
         context = _battery_context(request, battery, form)
         context["status_errors"] = _errors_of(error)
         return render(request, "passport/manufacturer_battery.html", context, status=status_of(error))
+    if operator is not None and operator.pk != battery.responsible_operator_id:
+        messages.success(request, f"{battery.identifier} is offered to {operator.name}: it becomes "
+                                  f"{arguments['status']} when a member of {operator.name} accepts.")
+        return HttpResponseRedirect(reverse("manufacturer-battery", kwargs={"identifier": battery.identifier}))
     messages.success(request, f"{passport.battery.identifier} is now {passport.battery.get_status_display().lower()}.")
-    if passport.battery.responsible_operator_id != battery.responsible_operator_id:
-        # Handed over: this console is the new operator's now.
-        return HttpResponseRedirect(reverse("manufacturer-dashboard"))
     return HttpResponseRedirect(reverse("manufacturer-battery", kwargs={"identifier": passport.battery.identifier}))
 
 

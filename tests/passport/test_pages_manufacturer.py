@@ -9,8 +9,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from passport.models import Battery, BatteryModel
+from passport.models import Battery, BatteryModel, Handover
 from passport.services import battery_claim
+from passport.services.handovers import handover_accept
 from tests.conftest import MODEL_GTIN
 
 pytestmark = pytest.mark.django_db
@@ -137,16 +138,29 @@ def console(battery) -> str:
     return f"/manufacturer/batteries/{battery.identifier}"
 
 
-def test_the_operator_changes_a_batterys_status_from_its_page(client, users, organisations, battery):
+def test_the_operator_offers_a_battery_to_a_recycler_from_its_page(client, users, organisations, battery):
     client.force_login(users.manufacturer)
     assert client.get(console(battery)).status_code == 200
     response = client.post(console(battery), {"action": "status", "status": "waste", "reason": "collected",
                                               "operator": organisations.recycler.pk}, follow=True)
+    assert f"offered to {organisations.recycler.name}" in text(response)
+    battery.refresh_from_db()
+    # Nothing of the recycler's changes before it accepts.
+    assert battery.status == "original" and battery.responsible_operator == organisations.manufacturer
+    handover = Handover.objects.get(battery=battery)
+    handover_accept(user=users.recycler, handover=handover)
     battery.refresh_from_db()
     assert battery.status == "waste" and battery.responsible_operator == organisations.recycler
-    assert "is now waste" in text(response)
     # Handed over: the console is the recycler's now.
     assert client.get(console(battery)).status_code == 403
+
+
+def test_the_operator_changes_a_status_it_keeps_responsibility_for(client, users, battery):
+    client.force_login(users.manufacturer)
+    response = client.post(console(battery), {"action": "status", "status": "re-used", "reason": "second owner"},
+                           follow=True)
+    battery.refresh_from_db()
+    assert battery.status == "re-used" and "is now re-used" in text(response)
 
 
 def test_a_refused_transition_is_409_with_its_reason(client, users, battery):
