@@ -74,7 +74,7 @@ def test_the_table_has_headings_for_people_and_links_each_battery_to_its_passpor
 
 
 def test_empty_filters_mean_any(client, api_as, users, two):
-    params = {"identifier": "", "gtin": "", "status": "", "manufactured_from": ""}
+    params = {"identifier": "", "gtin": "", "chemistry": "", "manufactured_from": ""}
     assert api_as(users.authority).get(REGISTER, params).json()["count"] == 2
     client.force_login(users.authority)
     assert "2 batteries found." in text(client.get("/regulator/", params))
@@ -86,3 +86,14 @@ def test_only_authorities_see_the_page(client, users, two, who):
     response = client.get("/regulator/", {"identifier": two[0].battery.identifier})
     assert response.status_code == 403
     assert two[0].battery.identifier not in text(response)
+
+
+def test_the_status_is_no_filter_and_the_page_says_why(client, api_as, users, two):
+    response = api_as(users.authority).get(REGISTER, {"status": "waste"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "status"
+    assert "individual data" in response.json()["errors"][0]["reason"]
+    client.force_login(users.authority)
+    page = client.get("/regulator/", {"status": "waste"})
+    assert page.status_code == 400 and "<code>status</code>: a battery&#x27;s status is individual data" in text(page)
+    assert 'name="status"' not in text(client.get("/regulator/"))
