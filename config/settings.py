@@ -253,6 +253,8 @@ REST_FRAMEWORK = {
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
         # Per collector device key (telemetry batches); a collector sends about one a minute.
         "device": os.getenv("DEVICE_THROTTLE_RATE", "600/minute"),
+        # Passwords and claim codes tried, per client address (passport.throttling).
+        "credentials": os.getenv("CREDENTIALS_THROTTLE_RATE", "30/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -272,6 +274,10 @@ SPECTACULAR_SETTINGS = {
     # PATCH bodies are checked like any other (their `data` and `reason` are required); a
     # separate "Patched..." component would document every field as optional.
     "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "passport.api.schema.strings_without_nul",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "BatteryStatusEnum": "passport.vocabulary.BatteryStatus",

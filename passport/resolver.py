@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import escape_uri_path
@@ -60,7 +60,7 @@ FORMATS = {"html": HTML, "json": JSON, "pdf": PDF}
 READ_ONLY = ["get", "head", "options"]
 READ_WRITE = [*READ_ONLY, "patch"]
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def preferred(request: HttpRequest, *, default: str, offered: list[str]) -> str | None:
@@ -85,7 +85,7 @@ def negotiated(
     With `documented`, the OpenAPI schema describes the address by its API view (drf-spectacular
     finds API views by their `cls` and `initkwargs`)."""
 
-    def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         chosen = preferred(request, default=default, offered=[HTML, JSON, *([PDF] if pdf else [])])
         side = pdf if chosen == PDF and pdf is not None else page if chosen == HTML else api
         response = side(request, *args, **kwargs)
@@ -203,14 +203,14 @@ def digital_link_address(lookup: PassportLookup) -> View:
     passport_view = passport_address(lookup, default=HTML)
 
     @throttled
-    def linked(request: HttpRequest, **url_arguments: Any) -> HttpResponse:
+    def linked(request: HttpRequest, **url_arguments: Any) -> HttpResponseBase:
         try:
             passport, _ = lookup(**url_arguments)
             anchor = absolute(digital_link_path(passport.battery.gtin or url_arguments["gtin"],
                                                 passport.battery.serial or url_arguments["serial"]))
             links = list(battery_links(passport))
             if wants_linkset(request):
-                response: HttpResponse = JsonResponse(linkset(anchor, links), content_type=LINKSET)
+                response: HttpResponseBase = JsonResponse(linkset(anchor, links), content_type=LINKSET)
             else:
                 response = redirect_to_link(request, links)
         except PassportError as error:
@@ -218,7 +218,7 @@ def digital_link_address(lookup: PassportLookup) -> View:
         patch_vary_headers(response, ("Accept",))
         return response
 
-    def resolve(request: HttpRequest, **url_arguments: Any) -> HttpResponse:
+    def resolve(request: HttpRequest, **url_arguments: Any) -> HttpResponseBase:
         requested = request.GET.get(LINK_TYPE_PARAM)
         in_place = requested is None or link_type_term(requested) == PASSPORT_LINK_TYPE
         if in_place and not wants_linkset(request):

@@ -212,7 +212,7 @@ def manufacturer_choices() -> list[tuple[int, str]]:
     )
 
 
-def organisation_get(*, organisation_id: int) -> Organisation:
+def organisation_get(*, organisation_id: int | str) -> Organisation:
     try:
         return Organisation.objects.get(pk=organisation_id)
     except (Organisation.DoesNotExist, ValueError, TypeError) as error:

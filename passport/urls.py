@@ -10,6 +10,7 @@ from django.urls import include, path, re_path
 
 from passport import lookups, public_cache
 from passport.pages import home, manufacturer, owners, regulator, service
+from passport.pages.common import credentials_guarded
 from passport.public_cache import public_cached
 from passport.resolver import HTML, digital_link_address, passport_address
 
@@ -19,7 +20,7 @@ GTIN = r"(?P<gtin>(?:\d{8}|\d{12,14}))"
 urlpatterns = [
     path("", home.home, name="home"),
     path("api/v1/", include("passport.api.urls")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", credentials_guarded(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "passports/<str:passport_id>",

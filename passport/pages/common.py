@@ -8,19 +8,21 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from passport import selectors
 from passport.errors import NotFound, PassportError
 from passport.http_errors import error_item, error_items, status_of
 from passport.models import Passport
+from passport.throttling import CredentialsRateThrottle
 
 LIST_PAGE_SIZE = 50
 
-PageView = Callable[..., HttpResponse]
+PageView = Callable[..., HttpResponseBase]
 
 
 def error_page(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:
@@ -44,21 +46,49 @@ def throttled(view: PageView) -> PageView:
     callers per address, signed-in ones per user), so a browser is not a way around them."""
 
     @functools.wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        refusing = refusing_throttle(request)
-        if refusing is not None:
-            return too_many_requests(request, refusing.wait())
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        classes: list[Any] = list(api_settings.DEFAULT_THROTTLE_CLASSES)
+        return over_budget(request, [throttle_class() for throttle_class in classes]) or view(
+            request, *args, **kwargs
+        )
+
+    return checked
+
+
+def credentials_guarded(view: PageView) -> PageView:
+    """Count each POST (a password or claim code tried) against the credentials budget the API's
+    token and claim endpoints use (passport.throttling)."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            refusal = over_budget(request, [CredentialsRateThrottle()])
+            if refusal is not None:
+                return refusal
         return view(request, *args, **kwargs)
 
     return checked
 
 
-def refusing_throttle(request: HttpRequest) -> Any:
-    """Count the request against every budget; the throttle that refuses it, or None."""
-    for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
-        throttle = throttle_class()
-        if not throttle.allow_request(request, None):
+def refusing_throttle(request: HttpRequest, throttles: list[BaseThrottle] | None = None) -> BaseThrottle | None:
+    """Count the request against `throttles` (every default budget when None); the one that
+    refuses it, or None.
+
+    DRF's throttles read only `user` and `META` of the request, which a Django request has as a
+    DRF one does; they need no view."""
+    if throttles is None:
+        throttles = [throttle_class() for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES]
+    for throttle in throttles:
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # see above
             return throttle
+    return None
+
+
+def over_budget(request: HttpRequest, throttles: list[BaseThrottle]) -> HttpResponse | None:
+    """The 429 page when one of `throttles` refuses the request, else None (and it counts)."""
+    refusing = refusing_throttle(request, throttles)
+    if refusing is not None:
+        return too_many_requests(request, refusing.wait())
     return None
 
 

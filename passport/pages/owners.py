@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -22,6 +22,7 @@ from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
 from passport.http_errors import status_of
 from passport.pages.common import (
+    credentials_guarded,
     domain_error_page,
     page_of,
     passport_pdf_url,
@@ -47,7 +48,7 @@ def _my_batteries_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def my_batteries(request: HttpRequest) -> HttpResponse:
+def my_batteries(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":
         return _my_batteries_page(request, ClaimForm())
     action = request.POST.get("action")
@@ -59,6 +60,7 @@ def my_batteries(request: HttpRequest) -> HttpResponse:
     return _my_batteries_page(request, ClaimForm(), status=400)
 
 
+@credentials_guarded
 def _claim(request: HttpRequest) -> HttpResponse:
     form = ClaimForm(request.POST)
     if not form.is_valid():
