@@ -214,7 +214,7 @@ def public_cached(
         if hasattr(response, "render"):
             response.render()
         # Stored only when it is the same for every anonymous reader: no cookie was set.
-        if response.status_code == 200 and not response.streaming and not response.cookies:
+        if isinstance(response, HttpResponse) and response.status_code == 200 and not response.cookies:
             headers = [(header, value) for header, value in response.items()
                        if header.lower() not in UNSTORED_HEADERS]
             cache.set(key, (headers, response.content), PUBLIC_CACHE_SECONDS)

@@ -103,7 +103,8 @@ def _clean(spec: RegisterFilter, raw: str) -> tuple[Any, str | None]:
     return text, None
 
 
-def _values(params: Mapping[str, Any], name: str) -> list[str]:
+def _values(params: Mapping[str, Any], name: str) -> list[Any]:
+    """Every value given for `name` (a query string may repeat a parameter)."""
     if hasattr(params, "getlist"):
         return list(params.getlist(name))
     value = params.get(name)

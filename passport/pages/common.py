@@ -77,7 +77,8 @@ def refusing_throttle(request: HttpRequest, throttles: list[BaseThrottle] | None
     DRF's throttles read only `user` and `META` of the request, which a Django request has as a
     DRF one does; they need no view."""
     if throttles is None:
-        throttles = [throttle_class() for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES]
+        classes: list[Any] = list(api_settings.DEFAULT_THROTTLE_CLASSES)
+        throttles = [throttle_class() for throttle_class in classes]
     for throttle in throttles:
         if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # see above
             return throttle

@@ -105,7 +105,7 @@ class ModelForm(forms.Form):
     name = forms.CharField(label="Model name", max_length=200)
     category = forms.ChoiceField(choices=Category.choices)
     chemistry = forms.ChoiceField(choices=Chemistry.choices)
-    data = forms.CharField(
+    data = forms.CharField(  # type: ignore[assignment]  # the form field, not BaseForm.data
         label="Model attributes (JSON)",
         widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
         help_text="Every mandatory model-level attribute of the category, keyed by attribute key, as in "
@@ -177,7 +177,9 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].queryset = selectors.battery_model_list(manufacturer=organisation)
+        model_field = self.fields["model"]
+        assert isinstance(model_field, forms.ModelChoiceField)
+        model_field.queryset = selectors.battery_model_list(manufacturer=organisation)
 
 
 @login_required

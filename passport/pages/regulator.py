@@ -23,7 +23,7 @@ PAGE_COLUMNS = ("battery_identifier", "model_name", "manufacturer", "category", 
                 "manufacturing_date", "registered_at", "state")
 # The filters a person can set (a refused one is only named when a query asks for it).
 INPUTS = tuple(spec for spec in REGISTER_FILTERS if spec.kind != FilterKind.REFUSED)
-CHOICE_LABELS = {"category": dict(Category.choices), "chemistry": dict(Chemistry.choices)}
+CHOICE_LABELS: dict[str, dict[Any, str]] = {"category": dict(Category.choices), "chemistry": dict(Chemistry.choices)}
 
 
 def filter_fields(params: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
