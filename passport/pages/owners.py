@@ -134,10 +134,11 @@ def health_charts(history: list[tuple[Any, dict]]) -> list[SafeString]:
         key: [(moment, values[key]) for moment, values in history if isinstance(values.get(key), int | float)]
         for key in HISTORY_KEYS
     }
+    # A line needs two points; one value is in the table and the figures above.
     drawn = []
-    if hasattr(charts, "capacity_retention_svg"):
+    if len(series["state_of_certified_energy_pct"]) >= 2:
         drawn.append(charts.capacity_retention_svg(series["state_of_certified_energy_pct"]))
-    if hasattr(charts, "cycles_svg"):
+    if len(series["full_cycles_count"]) >= 2:
         drawn.append(charts.cycles_svg(series["full_cycles_count"]))
     return [mark_safe(svg) for svg in drawn]  # noqa: S308 - passport.charts escapes its text
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from passport.models import Battery
-from passport.services import access_grant_create, battery_claim
+from passport.services import access_grant_create, battery_claim, battery_update
+from passport.services.health import HEALTH_REASON
 from tests.browser.conftest import assert_fits_the_width, screenshot, sign_in
 from tests.conftest import MODEL_GTIN
 
@@ -70,6 +71,9 @@ def test_a_recycler_signs_in_and_finds_the_end_of_life_information(page, users, 
 
 
 def test_an_owner_opens_the_dashboard_and_downloads_the_passport_pdf(page, owned, tasks_in_process):
+    # A second analysis: health over time has two points, so the charts draw lines.
+    battery_update(user=None, battery=owned, reason=HEALTH_REASON,
+                   data={"state_of_certified_energy_pct": 96.2, "full_cycles_count": 190})
     sign_in(page, "owner")
     page.get_by_role("link", name="My batteries").click()
     page.get_by_role("link", name="Dashboard").click()
@@ -77,6 +81,7 @@ def test_an_owner_opens_the_dashboard_and_downloads_the_passport_pdf(page, owned
     now = page.locator("dl.figures").inner_text()
     assert "State of charge" in now and "64" in now
     assert page.get_by_role("table", name=re.compile("as each version of the passport recorded them")).count() == 1
+    assert page.locator("figure.chart svg").count() == 2
     screenshot(page, "3-owner-dashboard", phone=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Passport (PDF)").click()

@@ -42,6 +42,8 @@ def test_the_owner_sees_health_now_and_over_time(client, users, owned_complete):
     history = html.split('id="history-heading"')[1].split("</section>")[0]
     assert history.count('<th scope="row">') == 2
     assert ">97.5<" in history and ">96<" in history and ">180<" in history
+    # Two points: a line each for the state of health and the cycles (passport.charts).
+    assert history.count("<svg") == 2
     assert 'href="/my/batteries/"' in html
 
 
