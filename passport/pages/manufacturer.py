@@ -10,9 +10,11 @@ views only shape the input and show the answer.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -67,19 +69,26 @@ def compliance_report(subject: BatteryModel | Battery) -> Any:
     return compliance.compliance_of_battery(battery=subject)
 
 
-def _organisation_or_refusal(request: HttpRequest) -> Organisation | HttpResponse:
-    organisation = organisation_of(request.user)
-    return organisation if organisation is not None else refused(request, NOT_A_MEMBER)
+def for_members(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page for members of an organisation: the view gets the organisation the user acts for;
+    anyone else (a private person) gets a 403."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        organisation = organisation_of(request.user)
+        if organisation is None:
+            return refused(request, NOT_A_MEMBER)
+        return view(request, organisation, *args, **kwargs)
+
+    return checked
 
 
 # --- the console -------------------------------------------------------------------------------
 
 
 @login_required
-def manufacturer_dashboard(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation_or_refusal(request)
-    if isinstance(organisation, HttpResponse):
-        return organisation
+@for_members
+def manufacturer_dashboard(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     models = selectors.battery_model_list(manufacturer=organisation).annotate(battery_count=Count("batteries"))
     page = page_of(request, selectors.with_current_passport(selectors.battery_search(manufacturer=organisation)))
     # Batteries that moved to another operator (waste, repurposed) are no longer fully ours to
@@ -124,10 +133,8 @@ class ModelForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def model_create(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation_or_refusal(request)
-    if isinstance(organisation, HttpResponse):
-        return organisation
+@for_members
+def model_create(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     if request.method == "GET":
         example = json.dumps(lfp_home_battery_model_data(), indent=2, ensure_ascii=False)
         form = ModelForm(initial={"category": Category.STATIONARY, "chemistry": Chemistry.LFP, "data": example})
@@ -184,10 +191,8 @@ class UploadForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def batteries_upload(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation_or_refusal(request)
-    if isinstance(organisation, HttpResponse):
-        return organisation
+@for_members
+def batteries_upload(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     context: dict[str, Any] = {"organisation": organisation, "csv_example": CSV_EXAMPLE}
     if request.method == "GET":
         model_id = request.GET.get("model")
