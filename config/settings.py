@@ -174,6 +174,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.getenv("CELERY_VISIBILITY_TIMEOUT_S", "3600")),
 }
+if os.getenv("CELERY_UNACKED_RESTORE_INTERVAL_S"):
+    # How often a worker looks for such messages; kombu's default scans every 10 x 10 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "unacked_restore_interval": int(os.environ["CELERY_UNACKED_RESTORE_INTERVAL_S"]),
+        "unacked_restore_throttle": 1,
+    }
 
 # Telemetry ingestion (telemetry/services/ingest.py). A batch above either limit is refused
 # whole with 413; a collector sends one every minute or so, far below them.
@@ -186,7 +192,7 @@ TELEMETRY_PARTITIONS_AHEAD_MONTHS = int(os.getenv("TELEMETRY_PARTITIONS_AHEAD_MO
 
 # The health pipeline (telemetry/services/processing.py). Batches of one battery arriving within
 # this many seconds are analysed in one run.
-TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "120"))
+TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "300"))
 # A passport version per battery at most this often from telemetry (the daily run always writes
 # one when the values moved): Art. 14 asks for data current at least daily, and every version is
 # kept forever.

@@ -48,6 +48,8 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         return [error_item(error.field, error.reason)]
     if isinstance(error, domain.TransitionRefused):
         return [error_item("status", error.reason)]
+    if isinstance(error, domain.TooLarge):
+        return [error_item(error.field, error.reason)]
     if isinstance(error, domain.NotPermitted):
         # Several refused inputs (rows of a bulk registration) are named one by one.
         return [error_item(item.field, item.reason, item.index) for item in error.errors] or [
@@ -55,4 +57,6 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         ]
     if isinstance(error, domain.NotFound):
         return [error_item(None, f"{error.what} not found.")]
+    if isinstance(error, domain.TooLarge):
+        return [error_item(error.field, error.reason)]
     return [error_item(None, str(error))]

@@ -92,12 +92,19 @@ def negotiated(
         patch_vary_headers(response, ("Accept",))
         return response
 
-    # The API view checks CSRF itself for session-authenticated writes; the pages only read.
-    choose.csrf_exempt = True  # type: ignore[attr-defined]
-    if documented:
-        choose.cls = api.cls  # type: ignore[attr-defined]
-        choose.initkwargs = api.initkwargs  # type: ignore[attr-defined]
-    return choose
+    return address_view(choose, documented_by=api if documented else None)
+
+
+def address_view(view: View, *, documented_by: View | None) -> View:
+    """`view` as a URL's view of a shared address. The API view it hands writes to checks CSRF
+    itself for session-authenticated writes (the pages only read), so the address is exempt;
+    `documented_by` (an APIView's `as_view()`) is what the OpenAPI schema describes it by
+    (drf-spectacular finds API views by their `cls` and `initkwargs`)."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    if documented_by is not None:
+        view.cls = documented_by.cls  # type: ignore[attr-defined]
+        view.initkwargs = documented_by.initkwargs  # type: ignore[attr-defined]
+    return view
 
 
 def passport_address(
@@ -125,6 +132,17 @@ GS1_VOCABULARY = "https://gs1.org/voc/"
 LINK_TYPE_PARAM = "linkType"
 LINKSET_REQUESTS = frozenset({"linkset", "all"})
 PASSPORT_LINK_TYPE = "dpp"
+# Every battery's Digital Link has a link of each of these types (battery_links), in this order.
+LINK_TYPES = (
+    PASSPORT_LINK_TYPE,
+    "defaultLink",
+    "pip",
+    "sustainabilityInfo",
+    "recyclingInfo",
+    "instructions",
+    "safetyInfo",
+    "certificationInfo",
+)
 
 
 @dataclass(frozen=True)
@@ -230,10 +248,7 @@ def digital_link_address(lookup: PassportLookup) -> View:
         response["Link"] = f'<{linkset_url}>; rel="linkset"; type="{LINKSET}"'
         return response
 
-    resolve.csrf_exempt = True  # type: ignore[attr-defined]
-    resolve.cls = passport_view.cls  # type: ignore[attr-defined]
-    resolve.initkwargs = passport_view.initkwargs  # type: ignore[attr-defined]
-    return resolve
+    return address_view(resolve, documented_by=passport_view)
 
 
 def redirect_to_link(request: HttpRequest, links: list[Link]) -> HttpResponse:
@@ -253,3 +268,20 @@ def redirect_to_link(request: HttpRequest, links: list[Link]) -> HttpResponse:
     response["Location"] = target.href
     return response
 
+
+
+def resolver_description(request: HttpRequest) -> JsonResponse:
+    """/.well-known/gs1resolver: what this resolver answers (GS1-Conformant Resolver Standard,
+    the resolver description file): its root, the primary key it resolves (GTIN, AI 01, with a
+    serial), and the link types it knows."""
+    description = {
+        "name": "EU Battery Passport",
+        "resolverRoot": settings.PASSPORT_BASE_URL,
+        "supportedPrimaryKeys": ["01"],
+        "linkTypeDefaultCanBeLinkset": False,
+        "supportedLinkType": [
+            {"namespace": GS1_VOCABULARY, "prefix": "gs1:", "profile": f"{GS1_VOCABULARY}?show=linktypes"}
+        ],
+        "linkTypes": [f"gs1:{link_type}" for link_type in LINK_TYPES],
+    }
+    return JsonResponse(description)

@@ -12,7 +12,7 @@ from passport import lookups, public_cache
 from passport.pages import home, manufacturer, owners, regulator, service
 from passport.pages.common import credentials_guarded
 from passport.public_cache import public_cached
-from passport.resolver import HTML, digital_link_address, passport_address
+from passport.resolver import HTML, digital_link_address, passport_address, resolver_description
 
 # GS1 Digital Link (GS1 DL 1.2): GTIN-8/12/13/14, optional AI 10 (batch/lot), AI 21 (serial).
 # A serial may contain "/" once percent-decoded, so it takes the rest of the path.
@@ -46,6 +46,7 @@ urlpatterns = [
                       lookup=public_cache.by_digital_link, default=HTML, linkset=True),
         name="digital-link",
     ),
+    path(".well-known/gs1resolver", resolver_description, name="gs1-resolver-description"),
     path("my/batteries/", owners.my_batteries, name="my-batteries"),
     path("my/batteries/<path:identifier>", owners.battery_dashboard, name="battery-dashboard"),
     path("access-log/<path:identifier>", owners.access_log, name="access-log"),

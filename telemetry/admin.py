@@ -6,14 +6,22 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from passport.admin import ReadOnlyAdmin, pretty_json
-from telemetry.models import Batch, DailyRollup, Device, DeviceBinding
+from telemetry.models import (
+    Alert,
+    Batch,
+    BatteryAnalysis,
+    DailyRollup,
+    Device,
+    DeviceBinding,
+    HealthSnapshot,
+)
 from telemetry.services.devices import device_revoke
 
 
 class DeviceBindingInline(admin.TabularInline):
     model = DeviceBinding
     extra = 0
-    fields = ["battery", "bound_by", "created_at"]
+    fields = ("battery", "bound_by", "created_at")
     readonly_fields = fields
     can_delete = False
 
@@ -59,3 +67,40 @@ class DailyRollupAdmin(ReadOnlyAdmin):
     list_display = ["battery", "day", "samples", "coverage_pct", "charge_kwh", "discharge_kwh"]
     list_filter = ["day"]
     search_fields = ["battery__identifier"]
+
+
+# --- Health pipeline (tel-pipeline): read-only; runs and alerts change through the services ----
+
+
+@admin.register(BatteryAnalysis)
+class BatteryAnalysisAdmin(ReadOnlyAdmin):
+    list_display = ["battery", "checkpoint", "samples", "runs", "rebuild_requested", "last_run_at",
+                    "passport_updated_at", "last_error"]
+    list_filter = ["rebuild_requested"]
+    search_fields = ["battery__identifier"]
+    # The Analyzer state is large and only meaningful to bms_core.
+    exclude = ["state"]
+
+
+@admin.register(HealthSnapshot)
+class HealthSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["battery", "created_at", "samples", "samples_new", "rebuilt", "passport_updated"]
+    list_filter = ["rebuilt", "passport_updated"]
+    search_fields = ["battery__identifier"]
+    exclude = ["report", "passport_values", "missing", "settings"]
+    readonly_fields = ["report_shown", "missing_shown"]
+
+    @admin.display(description="report")
+    def report_shown(self, snapshot: HealthSnapshot) -> str:
+        return pretty_json(snapshot.report)
+
+    @admin.display(description="left as it was, and why")
+    def missing_shown(self, snapshot: HealthSnapshot) -> str:
+        return pretty_json(snapshot.missing)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["battery", "cause", "severity", "status", "raised_at", "last_seen_at", "resolved_by"]
+    list_filter = ["status", "severity", "kind"]
+    search_fields = ["battery__identifier", "cause"]

@@ -62,7 +62,7 @@ def sample_columns(
     bms_core does not accept holes in cell voltages.
     """
     conditions = ["battery_id = %s"]
-    params: list[object] = [battery_id]
+    params: list[Any] = [battery_id]
     if after is not None:
         conditions.append("time > %s")
         params.append(db_time_param(after))
@@ -83,11 +83,17 @@ def sample_columns(
     return _rows_to_columns(rows)
 
 
-def _columns_postgresql(where: str, params: list[object]) -> dict[str, npt.NDArray]:
+def _columns_postgresql(where: str, params: list[Any]) -> dict[str, npt.NDArray]:
     """Each row as one fixed-width bytea (time and the scalars with a value as float8, NULL as
     NaN, the cell blobs when every row has the same width), joined by the server into one bytea
-    per chunk and cut apart by numpy: no Python object per row or value (a COPY TO STDOUT still
-    costs one Python call per row in psycopg), so reading costs what the scan costs.
+    per chunk and cut apart by numpy: no Python object per row or value.
+
+    Measured against `COPY (SELECT ...) TO STDOUT (FORMAT BINARY)` parsed by numpy, on 400,000
+    rows with 16 cells (2 vCPU, load 13): this reader 2.0-3.1 s wall, 0.2-0.3 s client and
+    0.4 s database CPU; COPY 3.6-4.2 s wall, 0.9-1.1 s client and 0.16 s database CPU, because
+    psycopg hands a COPY over one Python call per row. COPY would move about 0.6 µs a row off
+    the database for 2 µs a row more on the worker; where the database is the bottleneck it may
+    be the better trade.
     """
     scalar_names = [name for name, _ in SCALAR_COLUMNS]
     with connection.cursor() as cursor:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bms_core.options import AnalysisOptions
 from passport.attributes import BY_KEY, Level
 from passport.models import Battery, BatteryModel, Passport
 from passport.services.batteries import battery_update
@@ -29,7 +30,7 @@ HEALTH_REASON = "state of health and use data from the BMS history (bms_core ana
 # Nominal cell voltages of the chemistries whose value the industry agrees on (IEC 62620 data
 # sheets: LFP 3.2 V, LTO 2.4 V, lead-acid 2.0 V, NiMH 1.2 V). NMC, NCA, LMO and LCO cells are
 # sold as 3.6 V and as 3.7 V, so a pack voltage does not tell their cell count.
-NOMINAL_CELL_VOLTAGE_V = {
+NOMINAL_CELL_VOLTAGE_V: dict[str, float] = {
     Chemistry.LFP: 3.2,
     Chemistry.LTO: 2.4,
     Chemistry.LEAD_ACID: 2.0,
@@ -37,6 +38,8 @@ NOMINAL_CELL_VOLTAGE_V = {
 }
 # How far nominal pack / nominal cell voltage may be from a whole number of cells.
 SERIES_CELLS_TOLERANCE = 0.02
+# bms_core versions with per-chemistry defaults take the model's chemistry as an option.
+ANALYSIS_TAKES_CHEMISTRY = "chemistry" in AnalysisOptions.__dataclass_fields__
 DEFAULT_LOW_TEMP_C = 0.0
 DEFAULT_HIGH_TEMP_C = 45.0
 
@@ -49,13 +52,18 @@ class AnalysisSettings:
     series_cells: int | None
     low_temp_c: float
     high_temp_c: float
+    chemistry: str = ""
     notes: dict[str, str] = field(default_factory=dict)
 
     def analyzer_options(self) -> dict[str, Any]:
-        """Keyword arguments of bms_core.Analyzer (rated capacity apart)."""
+        """Keyword arguments of bms_core.Analyzer (rated capacity apart). The chemistry goes
+        along where bms_core takes it, so it picks that chemistry's voltage window or refuses
+        one it does not know, rather than judge every cell by LFP's."""
         options: dict[str, Any] = {"low_temp_c": self.low_temp_c, "high_temp_c": self.high_temp_c}
         if self.series_cells is not None:
             options["series_cells"] = self.series_cells
+        if ANALYSIS_TAKES_CHEMISTRY and self.chemistry:
+            options["chemistry"] = self.chemistry
         return options
 
 
@@ -105,6 +113,7 @@ def analysis_settings_of_model(model: BatteryModel) -> AnalysisSettings:
         series_cells=series,
         low_temp_c=low_c,
         high_temp_c=high_c,
+        chemistry=model.chemistry,
         notes=notes,
     )
 
@@ -186,7 +195,14 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
         f"excursions of the highest cell above {options.get('max_cell_v', 3.65):g} V, "
         f"ended {options.get('event_hysteresis_v', 0.1):g} V below it")
 
-    if report.get("capacity_ah") is not None:
+    if report.get("capacity_ah") is not None and report.get("capacity_rated_basis_ah") is not None:
+        # Annex VII Part A (1) compares with the rated capacity, so the passport takes the
+        # estimate on the rated definition (C/5 at 25 °C) where the analysis gives one.
+        put("remaining_capacity_ah", round(report["capacity_rated_basis_ah"], 1),
+            "ampere-hours counted between voltage anchors of known state of charge, weighted "
+            "median of recent pairs (the limiting cell), brought to the rated definition "
+            "(C/5 discharge at 25 °C)", report.get("capacity_as_of") or end)
+    elif report.get("capacity_ah") is not None:
         put("remaining_capacity_ah", round(report["capacity_ah"], 1),
             "ampere-hours counted between voltage anchors of known state of charge, weighted "
             "median of recent pairs (the limiting cell)", report.get("capacity_as_of") or end)
@@ -220,6 +236,8 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
     else:
         missing["temperature_information"] = "the history has no temperature readings"
 
+    _map_performance(report, put, missing)
+
     resistance = (report.get("resistance_mohm") or {}).get("pack")
     missing["internal_resistance"] = (
         "the data model has no per-battery internal resistance attribute (#74 initial and #75 "
@@ -246,6 +264,42 @@ def health_mapping(report: dict[str, Any]) -> HealthMapping:
         as_of={key: as_of[key] for key in values if key in as_of},
         missing=missing,
     )
+
+
+def _map_performance(report: dict[str, Any], put: Any, missing: dict[str, str]) -> None:
+    """The rest of Annex VII Part A where the report has it (bms_core versions that estimate
+    usable energy, round-trip efficiency and self-discharge): each an object with its value and,
+    when withheld, a `reason`."""
+    figures = (
+        ("remaining_usable_energy_kwh", "usable_energy_kwh", "kwh", 2,
+         "energy of a full C/5 discharge at 25 °C from the rated-basis capacity and the mean "
+         "open-circuit voltage less the C/5 resistive loss (IEC 62620 sec. 6.3.1)"),
+        ("remaining_round_trip_efficiency_pct", "round_trip_efficiency", "pct", 1,
+         "energy out / energy in between consecutive full charges, offset-corrected "
+         "(IEC 62933-2-1 sec. 6.2.3), over the last stretches"),
+        ("current_self_discharge_pct_per_month", "self_discharge", "pct_per_month", 2,
+         "net charge between full charges less the sensor's zero and the BMS's own draw "
+         "(charge balance), per 30 days"),
+    )
+    for attribute, key, field_name, digits, method in figures:
+        if key not in report:
+            continue
+        figure = report.get(key) or {}
+        value = figure.get(field_name)
+        if value is not None:
+            put(attribute, round(float(value), digits), method)
+        else:
+            missing[attribute] = f"not estimated: {figure.get('reason') or 'the history cannot support it yet'}"
+    if "power_capability_w" in report:
+        missing["remaining_power_capability_w"] = (
+            "the analysis gives pulse power at 50 % state of charge; the attribute asks for it at "
+            "80 % and 20 % (Annex IV Part B (4)); the figure is in the snapshot"
+        )
+    if "self_discharge" in report:
+        missing["self_discharge_evolution"] = (
+            "an evolution is the series of past rates; each snapshot keeps its rate (the health "
+            "history), the passport's list is not rebuilt from one report"
+        )
 
 
 def health_values_from_report(report: dict[str, Any]) -> dict[str, Any]:

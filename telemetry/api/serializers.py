@@ -61,7 +61,7 @@ class BatchInputSerializer(serializers.Serializer):
 
     battery = serializers.CharField(max_length=200, help_text="The battery's identifier.")
     batch_id = serializers.CharField(
-        min_length=1, max_length=64, help_text="The collector's id of this batch; a resend answers the first answer."
+        min_length=1, max_length=64, trim_whitespace=False, help_text="The collector's id of this batch; a resend answers the first answer."
     )
     columns = serializers.JSONField(
         required=False,

@@ -228,6 +228,9 @@ class BatchCreateView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.data
+        device = request.auth
+        assert isinstance(device, Device)  # IsDevice let the request in
+        columns: Any
         if request.content_type.split(";")[0].strip().lower() == BatchCSVParser.media_type:
             envelope = {key: request.query_params.get(key) for key in ("battery", "batch_id")}
             columns = body
@@ -237,7 +240,7 @@ class BatchCreateView(APIView):
         given.is_valid(raise_exception=True)
         battery = passport_selectors.battery_get(identifier=given.validated_data["battery"])
         outcome = batch_ingest(
-            device=request.auth,
+            device=device,
             battery=battery,
             batch_id=given.validated_data["batch_id"],
             columns=columns,

@@ -21,9 +21,7 @@ class RunSQLOnPostgreSQL(migrations.RunSQL):
 # by month of `time` (partitions are created by telemetry.services.storage), with a BRIN index
 # on time (samples arrive in time order, so block ranges stay narrow) and no foreign key (so
 # the table can be distributed by battery_id on Citus).
-SAMPLE_TABLE_PARTITIONED_BY_TIME = """
-DROP TABLE telemetry_sample;
-CREATE TABLE telemetry_sample (
+SAMPLE_COLUMNS = """
     battery_id bigint NOT NULL,
     time timestamp with time zone NOT NULL,
     current_a double precision NOT NULL,
@@ -37,29 +35,18 @@ CREATE TABLE telemetry_sample (
     cell_v bytea NULL,
     cell_temp_c bytea NULL,
     PRIMARY KEY (battery_id, time)
-) PARTITION BY RANGE (time);
+"""
+
+SAMPLE_TABLE_PARTITIONED_BY_TIME = f"""
+DROP TABLE telemetry_sample;
+CREATE TABLE telemetry_sample ({SAMPLE_COLUMNS}) PARTITION BY RANGE (time);
 CREATE INDEX telemetry_sample_time_brin ON telemetry_sample USING brin (time);
 """
 
-SAMPLE_TABLE_PLAIN = """
+SAMPLE_TABLE_PLAIN = f"""
 DROP TABLE telemetry_sample;
-CREATE TABLE telemetry_sample (
-    battery_id bigint NOT NULL,
-    time timestamp with time zone NOT NULL,
-    current_a double precision NOT NULL,
-    voltage_v double precision NOT NULL,
-    temperature_c double precision NULL,
-    soc_pct double precision NULL,
-    min_cell_v double precision NULL,
-    max_cell_v double precision NULL,
-    min_cell_temp_c double precision NULL,
-    max_cell_temp_c double precision NULL,
-    cell_v bytea NULL,
-    cell_temp_c bytea NULL,
-    PRIMARY KEY (battery_id, time)
-);
+CREATE TABLE telemetry_sample ({SAMPLE_COLUMNS});
 """
-
 
 class Migration(migrations.Migration):
 

@@ -21,14 +21,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from passport.access import access_tiers, organisation_of
 from passport.attributes import Tier
 from passport.errors import NotPermitted, TransitionRefused
 from passport.models import Battery
-from telemetry.models import Alert, AlertStatus, Device
+from telemetry.models import Alert, AlertStatus, Device, DeviceBinding
 
 NO_DATA_KIND = "no_data"
 SYSTEM_RESOLUTION = "the cause is no longer seen"
@@ -137,9 +137,13 @@ def devices_check_silence(*, now: datetime | None = None) -> int:
                 raised += 1
             else:
                 _clear_absent(alerts, [], now)
-    # Alerts of devices since revoked or unbound are no longer anyone's to act on.
+    # Alerts of devices since revoked, deleted or unbound from the battery are no longer
+    # anyone's to act on.
+    still_bound = DeviceBinding.objects.filter(
+        device_id=OuterRef("device_id"), battery_id=OuterRef("battery_id")
+    )
     stale = Alert.objects.filter(kind=NO_DATA_KIND, cleared_at__isnull=True).filter(
-        Q(device__isnull=True) | Q(device__revoked_at__isnull=False)
+        Q(device__isnull=True) | Q(device__revoked_at__isnull=False) | ~Exists(still_bound)
     )
     _clear_absent(stale, [], now)
     return raised

@@ -54,6 +54,7 @@ from telemetry.models import Batch, Device
 from telemetry.services.devices import device_may_write
 from telemetry.services.storage import (
     SampleRows,
+    microseconds_to_datetime,
     retention_cutoff,
     samples_store,
     unix_s_to_microseconds,
@@ -62,6 +63,7 @@ from telemetry.services.storage import (
 logger = logging.getLogger(__name__)
 
 BATCH_ID_MAX = 64
+LAST_CALENDAR_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 # A collector's clock may run a little ahead of ours; more than this is a wrong clock.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 _CELL_COLUMN = re.compile(r"^cell_\d+_(v|temp_c)$")
@@ -109,22 +111,22 @@ def batch_ingest(
         with transaction.atomic():
             inserted = samples_store(rows)
             answer = _answer(battery, batch_id, rows, inserted)
+            earliest = microseconds_to_datetime(int(rows.time_us[0]))
+            latest = microseconds_to_datetime(int(rows.time_us[-1]))
             Batch.objects.create(
                 device=device,
                 battery=battery,
                 batch_id=batch_id,
                 received_at=timezone.now(),
-                samples=len(rows),
+                samples=answer["samples"],
                 inserted=inserted,
-                duplicates=len(rows) - inserted,
-                first=answer["first"],
-                last=answer["last"],
+                duplicates=answer["duplicates"],
+                first=earliest,
+                last=latest,
                 answer=answer,
             )
             if device is not None:
                 Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
-            earliest = _datetime_of(int(rows.time_us[0]))
-            latest = _datetime_of(int(rows.time_us[-1]))
             transaction.on_commit(
                 lambda: batch_committed(battery_id=battery.pk, earliest=earliest, latest=latest)
             )
@@ -147,19 +149,16 @@ def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> 
     return BatchOutcome(created=False, answer=batch.answer) if batch is not None else None
 
 
-def _datetime_of(time_us: int) -> datetime:
-    return datetime.fromtimestamp(time_us // 1_000_000, tz=UTC).replace(
-        microsecond=time_us % 1_000_000
-    )
-
-
 def _answer(battery: Battery, batch_id: str, rows: SampleRows, inserted: int) -> dict[str, Any]:
+    # Samples as sent: a row repeating the one before counts as a duplicate, as one stored
+    # already does.
+    sent = len(rows) + rows.repeated_rows
     return {
         "batch_id": batch_id,
         "battery": battery.identifier,
-        "samples": len(rows),
+        "samples": sent,
         "inserted": inserted,
-        "duplicates": len(rows) - inserted,
+        "duplicates": sent - inserted,
         "first": format_time(int(rows.time_us[0]) / 1e6),
         "last": format_time(int(rows.time_us[-1]) / 1e6),
     }
@@ -202,8 +201,8 @@ def validation_error_from_bms_core(error: ValueError) -> ValidationFailed:
 
 def _numeric(name: str, values: Any) -> npt.NDArray[np.float64]:
     """Numbers (null = no value) as float64; the first row that is not one is named."""
-    array = np.asarray(values)
-    if array.ndim != 1:
+    array = _one_dimensional(values)
+    if array is None or array.ndim != 1:
         raise _refuse(name, "must be a list of numbers")
     if array.dtype.kind in "fiu":
         return array.astype(np.float64, copy=False)
@@ -219,9 +218,17 @@ def _numeric(name: str, values: Any) -> npt.NDArray[np.float64]:
     return np.array([np.nan if v is None else float(v) for v in array.tolist()], dtype=np.float64)
 
 
+def _one_dimensional(values: Any) -> np.ndarray | None:
+    """The values as an array, or None when they nest unevenly (numpy refuses those)."""
+    try:
+        return np.asarray(values)
+    except ValueError:
+        return None
+
+
 def _timestamps(values: Any) -> npt.NDArray[np.float64]:
-    array = np.asarray(values)
-    if array.ndim != 1:
+    array = _one_dimensional(values)
+    if array is None or array.ndim != 1:
         raise _refuse(TIMESTAMP, "must be a list of ISO 8601 times or Unix seconds")
     if array.dtype.kind == "O":
         for row, value in enumerate(array.tolist()):
@@ -229,9 +236,15 @@ def _timestamps(values: Any) -> npt.NDArray[np.float64]:
                 raise _refuse(TIMESTAMP, f"not a time: {value!r}", row)
         array = np.array([str(value) for value in array.tolist()])
     try:
-        return bms_core.parse_timestamps(array)
+        time_s = bms_core.parse_timestamps(array)
     except ValueError as error:
         raise validation_error_from_bms_core(error) from None
+    # Beyond the calendar (Python's datetime) a time cannot even be named in a message.
+    outside = ~(np.abs(time_s) <= LAST_CALENDAR_SECOND)
+    if outside.any():
+        row = int(np.argmax(outside))
+        raise _refuse(TIMESTAMP, f"{time_s[row]:g} is not a time (Unix seconds)", row)
+    return time_s
 
 
 def samples_prepare(*, battery: Battery, columns: Mapping[str, Any], now: datetime) -> SampleRows:
@@ -261,6 +274,14 @@ def samples_prepare(*, battery: Battery, columns: Mapping[str, Any], now: dateti
     return _stored_form(battery, history)
 
 
+def _time_text(seconds: float) -> str:
+    """ISO 8601 where the time is one a calendar can show; else the Unix seconds as given."""
+    try:
+        return format_time(seconds)
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds:g} (Unix seconds)"
+
+
 def _check_battery_facts(battery: Battery, history: History, now: datetime) -> None:
     series_cells = series_cells_of_model(battery.model)
     if history.cell_v and series_cells is not None and len(history.cell_v) != series_cells:
@@ -271,40 +292,26 @@ def _check_battery_facts(battery: Battery, history: History, now: datetime) -> N
             f"{series_cells} cells in series",
         )
     made = datetime.combine(battery.manufacturing_date, datetime.min.time(), tzinfo=UTC)
-    early = history.time_s < made.timestamp()
-    if early.any():
-        row = int(np.argmax(early))
-        raise _refuse(
-            TIMESTAMP,
-            f"{format_time(float(history.time_s[row]))} is before the battery was made "
-            f"({battery.manufacturing_date.isoformat()})",
-            row,
-        )
     # Older than the raw retention: the samples would be dropped at once, and a partial day
     # recomputed from them would overwrite the rollup kept for it.
     cutoff = retention_cutoff(now)
-    expired = history.time_s < cutoff.timestamp()
-    if expired.any():
-        row = int(np.argmax(expired))
-        raise _refuse(
-            TIMESTAMP,
-            f"{format_time(float(history.time_s[row]))} is older than the raw retention "
-            f"(samples before {cutoff.date().isoformat()} are not kept)",
-            row,
-        )
-    late = history.time_s > (now + FUTURE_TOLERANCE).timestamp()
-    if late.any():
-        row = int(np.argmax(late))
-        raise _refuse(
-            TIMESTAMP,
-            f"{format_time(float(history.time_s[row]))} is in the future (the server's time is "
-            f"{format_time(now.timestamp())})",
-            row,
-        )
+    time_s = history.time_s
+    for wrong, what in (
+        (time_s < made.timestamp(),
+         f"is before the battery was made ({battery.manufacturing_date.isoformat()})"),
+        (time_s < cutoff.timestamp(),
+         f"is older than the raw retention (samples before {cutoff.date().isoformat()} are "
+         "not kept)"),
+        (time_s > (now + FUTURE_TOLERANCE).timestamp(),
+         f"is in the future (the server's time is {format_time(now.timestamp())})"),
+    ):
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise _refuse(TIMESTAMP, f"{_time_text(float(time_s[row]))} {what}", row)
 
 
 def _stored_form(battery: Battery, history: History) -> SampleRows:
-    scalars: dict[str, npt.NDArray[np.float64]] = {
+    scalars: dict[str, npt.NDArray[np.floating]] = {
         CURRENT: history.current_a,
         VOLTAGE: history.voltage_v,
     }
@@ -319,6 +326,7 @@ def _stored_form(battery: Battery, history: History) -> SampleRows:
         scalars=scalars,
         cell_v=np.column_stack(history.cell_v) if history.cell_v else None,
         cell_temp_c=np.column_stack(history.cell_temp_c) if history.cell_temp_c else None,
+        repeated_rows=history.duplicates_dropped,
     )
 
 

@@ -36,7 +36,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 import bms_core
@@ -134,14 +134,21 @@ def processing_sweep() -> list[int]:
     waiting |= set(
         BatteryAnalysis.objects.filter(rebuild_requested=True).values_list("battery_id", flat=True)
     )
-    for analysis in BatteryAnalysis.objects.exclude(battery_id__in=waiting).only(
-        "battery_id", "checkpoint"
-    ):
-        later = Sample.objects.filter(battery_id=analysis.battery_id)
-        if analysis.checkpoint is not None:
-            later = later.filter(time__gt=analysis.checkpoint)
-        if later.exists():
-            waiting.add(analysis.battery_id)
+    # Samples after the checkpoint, one index probe per battery inside one query. Batteries
+    # whose analysis stopped on their data wait for a new batch or the daily run instead of
+    # being retried every sweep.
+    after_checkpoint = Sample.objects.filter(
+        battery_id=OuterRef("battery_id"), time__gt=OuterRef("checkpoint")
+    )
+    never_run = Sample.objects.filter(battery_id=OuterRef("battery_id"))
+    waiting |= set(
+        BatteryAnalysis.objects.filter(last_error="")
+        .filter(
+            (Q(checkpoint__isnull=False) & Exists(after_checkpoint))
+            | (Q(checkpoint__isnull=True) & Exists(never_run))
+        )
+        .values_list("battery_id", flat=True)
+    )
     enqueued = [
         battery_id for battery_id in sorted(waiting)
         if battery_processing_enqueue(battery_id=battery_id, coalesce=False)
@@ -329,9 +336,18 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
         report = analyzer.report()
         mapping = health_mapping(report)
         missing = {**mapping.missing}
-        # Samples that committed in this run's range after it read them: the next run starts
-        # from raw data rather than miss them.
-        missed = _raw_count(battery_id=battery_id, after=after, until=horizon) != fed
+        # Requests inside this run's range that it did not claim came from batches that
+        # committed during the run; if the raw count shows samples it did not read, the next run
+        # starts from raw data rather than miss them. (A batch whose request is not even visible
+        # yet keeps that request, which then lies at or before the checkpoint: a rebuild too.)
+        claimed_ids = {r["id"] for r in claimed}
+        in_range = ProcessingRequest.objects.filter(battery_id=battery_id, earliest__lte=horizon)
+        if after is not None:
+            in_range = in_range.filter(earliest__gt=after)
+        covered_ids = claimed_ids | set(in_range.values_list("id", flat=True))
+        missed = bool(covered_ids - claimed_ids) and (
+            _raw_count(battery_id=battery_id, after=after, until=horizon) != fed
+        )
 
         passport_updated = False
         if _passport_due(analysis, now=now, force=force_passport, rebuilt=rebuild):
@@ -360,21 +376,18 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
         battery_alerts_sync(battery=battery, alerts=report.get("alerts") or [], now=now)
 
         analysis.state = analyzer.to_state()
-        analysis.checkpoint = _datetime_of(analyzer.last_time_s)
+        # The stored time itself, not one rebuilt from the analyzer's float seconds: a
+        # microsecond lost to rounding would make the next run feed this sample again.
+        analysis.checkpoint = horizon
         analysis.samples = analyzer.samples
         analysis.rebuild_requested = missed
         analysis.runs += 1
         analysis.last_run_at = now
         analysis.last_error = ""
         analysis.save()
-        # Requests this run covered: those it claimed, and later ones inside its range (the
-        # count check above caught any of their samples it did not read).
-        claimed_ids = [r["id"] for r in claimed]
-        later = ProcessingRequest.objects.filter(battery_id=battery_id, earliest__lte=horizon)
-        if after is not None:
-            later = later.filter(earliest__gt=after)
-        ProcessingRequest.objects.filter(id__in=claimed_ids).delete()
-        later.delete()
+        # Requests this run covered: those it claimed, and those inside its range it checked
+        # above. Any that arrive from now on stay for the next run.
+        ProcessingRequest.objects.filter(id__in=covered_ids).delete()
         _test_pause()
         if missed:
             transaction.on_commit(
@@ -400,13 +413,11 @@ def _passport_catch_up(analysis: BatteryAnalysis, battery: Battery, now: datetim
     latest = HealthSnapshot.objects.filter(battery=battery).order_by("-created_at", "-id").first()
     if latest is None or latest.passport_updated or not _battery_accepts_use_data(battery):
         return ProcessingResult(battery.pk, 0, False, None, False)
-    later = HealthSnapshot.objects.filter(
-        battery=battery, passport_updated=True, created_at__gt=latest.created_at
-    )
-    if later.exists():
-        return ProcessingResult(battery.pk, 0, False, None, False)
-    battery_health_record(battery=battery, report=latest.report)
-    HealthSnapshot.objects.filter(pk=latest.pk).update(passport_updated=True)
+    missing = dict(latest.missing)
+    if not _passport_record(battery, latest.report, missing):
+        HealthSnapshot.objects.filter(pk=latest.pk).update(missing=missing)
+        return ProcessingResult(battery.pk, 0, False, latest.pk, False)
+    HealthSnapshot.objects.filter(pk=latest.pk).update(passport_updated=True, missing=missing)
     analysis.passport_updated_at = now
     analysis.save(update_fields=["passport_updated_at"])
     return ProcessingResult(battery.pk, 0, False, latest.pk, True)

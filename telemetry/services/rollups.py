@@ -22,6 +22,10 @@ longer than bms_core's gap limit (300 s by default) is a gap: not integrated, no
 Idempotent: a day is recomputed whole from the raw samples and written with update_or_create,
 so recomputing gives the same row. A day without samples is left as it is: its raw samples may
 have been dropped by retention, and the rollup is then the only record.
+
+When. The nightly sweep (beat, `battery_rollups_sweep_task`) computes the day just over for
+every battery that sent data; a batch with samples of earlier days (late data, an import) asks
+at once for those days. Each battery-day is thus read about once, not once per batch.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ logger = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
 # The analysis's default gap limit (bms_core.options): the same intervals count as covered.
-GAP_LIMIT_S = AnalysisOptions.__dataclass_fields__["gap_limit_s"].default
+# (Options need a rated capacity; the gap limit does not depend on it.)
+GAP_LIMIT_S = AnalysisOptions(rated_capacity_ah=1.0).gap_limit_s
 
 
 def temperature_band_c(battery: Battery) -> tuple[float, float, str]:
@@ -190,15 +195,26 @@ def battery_rollups_update(*, battery_id: int, first_day: date, last_day: date) 
     return written
 
 
-def battery_rollups_request(*, battery_id: int, first: datetime, last: datetime) -> None:
-    """After new samples from `first` to `last`: recompute the days they touch, and the day
-    before (its last interval may end in the new samples). In a task when a broker is there."""
+def battery_rollups_request(
+    *, battery_id: int, first: datetime, last: datetime, now: datetime | None = None
+) -> bool:
+    """After new samples from `first` to `last`: recompute the closed days they touch (and the
+    day before, whose last interval may end in them), in a task when a broker is there.
+
+    Samples of today change only today's rollup, which the nightly sweep computes once the day
+    is over: recomputing a whole day per batch would read every battery's day of samples every
+    minute. So only late data (a collector catching up, an import) asks for work here. Returns
+    whether a recomputation was requested.
+    """
     from telemetry.tasks import battery_rollups_update_task
 
+    today = (now or timezone.now()).astimezone(UTC).date()
     first_day = (first.astimezone(UTC) - timedelta(seconds=GAP_LIMIT_S)).date()
-    last_day = last.astimezone(UTC).date()
+    last_day = min(last.astimezone(UTC).date(), today - timedelta(days=1))
+    if first_day > last_day:
+        return False
     # retry=False: with the broker down, fail at once rather than hold the request; the
-    # daily sweep recomputes what was missed.
+    # nightly sweep recomputes what was missed.
     battery_rollups_update_task.apply_async(
         kwargs={
             "battery_id": battery_id,
@@ -207,11 +223,13 @@ def battery_rollups_request(*, battery_id: int, first: datetime, last: datetime)
         },
         retry=False,
     )
+    return True
 
 
 def battery_rollups_sweep(*, since: datetime) -> int:
-    """Recompute the days touched by every batch received since `since` (the daily safety net
-    for requests lost while the broker was down); returns the number of rows written."""
+    """Recompute the days touched by every batch received since `since`: run nightly, it
+    computes the day just over for every battery that sent data, and catches late-data
+    requests lost while the broker was down. Returns the number of rows written."""
     from django.db.models import Max, Min
 
     from telemetry.models import Batch

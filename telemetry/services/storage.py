@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,8 +45,9 @@ def is_postgresql() -> bool:
 # --- times -----------------------------------------------------------------------------------
 
 
-def db_time_param(moment: datetime) -> object:
-    """A query parameter comparing correctly with the stored `time` column."""
+def db_time_param(moment: datetime) -> Any:
+    """A query parameter comparing correctly with the stored `time` column (a datetime on
+    PostgreSQL, Django's text form on SQLite)."""
     return connection.ops.adapt_datetimefield_value(moment)
 
 
@@ -119,9 +121,11 @@ class SampleRows:
 
     battery_id: int
     time_us: npt.NDArray[np.int64]
-    scalars: dict[str, npt.NDArray[np.float64]]
+    scalars: dict[str, npt.NDArray[np.floating]]
     cell_v: npt.NDArray | None = None
     cell_temp_c: npt.NDArray | None = None
+    # Rows of the batch that repeated the previous one exactly (dropped by bms_core.validate).
+    repeated_rows: int = 0
 
     def __len__(self) -> int:
         return int(self.time_us.size)
@@ -131,7 +135,8 @@ def samples_store(rows: SampleRows) -> int:
     """Store the samples that are not stored yet; returns how many were inserted."""
     if len(rows) == 0:
         return 0
-    with transaction.atomic():
+    # Inside the caller's transaction when there is one (no savepoint: one round trip less).
+    with transaction.atomic(savepoint=False):
         if is_postgresql():
             sample_partitions_ensure_for(int(rows.time_us[0]), int(rows.time_us[-1]))
             return _store_postgresql(rows)

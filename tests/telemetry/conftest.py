@@ -8,18 +8,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from telemetry.models import Device
 from telemetry.services.devices import device_create
+
+# The web tests' own fixtures: a private cache per test (autouse) and API clients per user.
+from tests.passport.conftest import api_as, private_cache  # noqa: F401
 
 SAMPLES_START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -28,28 +29,6 @@ SAMPLES_START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 class DeviceWithKey:
     device: Device
     key: str
-
-
-@pytest.fixture(autouse=True)
-def private_cache(settings) -> None:
-    """Throttle counters start at zero in every test, without touching a shared Redis."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"telemetry-test-{uuid.uuid4()}",
-        }
-    }
-
-
-@pytest.fixture
-def api_as() -> Callable[..., APIClient]:
-    def client_for(user) -> APIClient:
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return client_for
 
 
 @pytest.fixture

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from telemetry.models import Batch, Sample
 from telemetry.selectors import sample_columns
@@ -119,7 +122,7 @@ BAD_VALUES = [
     ("voltage_v", 4, -3.0, "physical range"),
     ("temperature_c", 1, 400.0, "physical range"),
     ("soc_pct", 0, 140, "physical range"),
-    ("timestamp", 3, "2026-03-10T12:00:05Z", "strictly increasing"),
+    ("timestamp", 3, "2026-03-10T12:00:05Z", "out of order"),
     ("timestamp", 2, "not a time", "ISO 8601"),
     ("timestamp", 0, "2026-02-01T00:00:00Z", "before the battery was made"),
     ("timestamp", 5, "2099-01-01T00:00:00Z", "future"),
@@ -167,6 +170,13 @@ def test_cell_count_must_match_the_model(send, samples, battery) -> None:
         ({"batch_id": "x", "columns": {"timestamp": [[1]], "current_a": [1], "voltage_v": [50]}}, "timestamp"),
         ({"batch_id": "x", "columns": {"timestamp": [1.7e9], "current_a": [{"a": 1}], "voltage_v": [50]}}, "current_a"),
         ({"batch_id": "x", "columns": {"timestamp": [True], "current_a": [1], "voltage_v": [50]}}, "timestamp"),
+        ({"batch_id": "x", "columns": {"timestamp": 5, "current_a": [1], "voltage_v": [50]}}, "timestamp"),
+        ({"batch_id": "x", "columns": {"timestamp": [1.7e9], "current_a": "abc", "voltage_v": [50]}}, "current_a"),
+        ({"batch_id": "x", "columns": {"timestamp": [1e20], "current_a": [1], "voltage_v": [50]}}, "timestamp"),
+        ({"batch_id": "x", "columns": {"timestamp": [-1e20], "current_a": [1], "voltage_v": [50]}}, "timestamp"),
+        ({"batch_id": "x", "columns": {"timestamp": [1.7e9], "current_a": [1e308], "voltage_v": [50]}}, "current_a"),
+        ({"batch_id": "x", "columns": {"timestamp": [1.7e9], "current_a": [1], "voltage_v": [50], "cell_2_v": [3.3]}}, "cell_1_v"),
+        ({"batch_id": "x\n", "columns": {}}, "batch_id"),
     ],
 )
 def test_malformed_bodies_are_400_naming_the_field(device_client, device, battery, body, field) -> None:
@@ -238,6 +248,23 @@ def test_an_ingest_takes_a_fixed_number_of_queries(send, samples) -> None:
     assert len(large) == len(small)
 
 
+def test_a_row_repeating_the_one_before_counts_as_a_duplicate(send, samples, battery) -> None:
+    columns = samples(4)
+    for values in columns.values():
+        values.insert(2, values[1])
+    answer = send(columns).json()
+    assert (answer["samples"], answer["inserted"], answer["duplicates"]) == (5, 4, 1)
+    assert stored_count(battery) == 4
+    # The same time with another value is refused: which one is right cannot be told.
+    columns = samples(4, start=SAMPLES_START + timedelta(hours=1))
+    for values in columns.values():
+        values.insert(2, values[1])
+    columns["current_a"][2] += 1.0
+    response = send(columns, batch_id="conflicting")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "timestamp"
+
+
 def test_other_columns_are_ignored(send, samples, battery) -> None:
     columns = samples(3)
     columns["inverter_mode"] = ["a", "b", "c"]
@@ -271,3 +298,66 @@ def test_processing_is_requested_with_the_batch_start(send, samples, monkeypatch
     with django_capture_on_commit_callbacks(execute=True):
         send(samples(3, start=datetime(2026, 4, 1, tzinfo=UTC)))
     assert calls == [{"battery_id": battery.pk, "earliest": datetime(2026, 4, 1, tzinfo=UTC)}]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_twice_at_once_is_stored_once(device, battery, samples) -> None:
+    """Two requests race with one batch id (a collector retrying while the first is still
+    running): the unique batch id makes the second wait, roll back and answer the first answer."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole database")
+    import threading
+
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    body = {"battery": battery.identifier, "batch_id": "race", "columns": samples(500)}
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def send() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Device {device.key}")
+        barrier.wait()
+        response = client.post(BATCHES, body, format="json")
+        answers.append((response.status_code, response.json()))
+        connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200, 201]
+    assert answers[0][1] == answers[1][1]
+    assert answers[0][1]["inserted"] == 500
+    assert stored_count(battery) == 500
+    assert Batch.objects.filter(batch_id="race").count() == 1
+
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
+)
+_names = st.sampled_from(
+    ["timestamp", "current_a", "voltage_v", "temperature_c", "soc_pct", "cell_1_v", "cell_2_v",
+     "min_cell_v", "max_cell_temp_c", "cell_1_temp_c", "other"]
+)
+
+
+@given(
+    columns=st.one_of(
+        st.dictionaries(_names, st.one_of(_values, st.lists(_values, max_size=4)), max_size=6),
+        _values,
+    ),
+    batch_id=st.one_of(st.text(max_size=70), _values),
+)
+@hypothesis_settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_body_makes_a_500(device_client, device, battery, columns, batch_id) -> None:
+    body = {"battery": battery.identifier, "batch_id": batch_id, "columns": columns}
+    response = device_client(device.key).post(BATCHES, body, format="json")
+    assert response.status_code in (200, 201, 400, 413), response.content
+    if response.status_code == 400:
+        assert response.json()["errors"][0]["reason"]

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from passport.services import access_grant_create
 from telemetry.models import Alert, AlertStatus
 from telemetry.services.alerts import battery_alerts_sync, devices_check_silence
-from telemetry.services.devices import device_create
+from telemetry.services.devices import device_create, device_unbind
 from telemetry.services.processing import battery_process
 from tests.telemetry.pipeline_support import simulated, store
 
@@ -172,6 +172,16 @@ def test_a_silent_device_raises_one_no_data_alert_per_battery_and_clears_when_he
     assert alert.status == AlertStatus.RESOLVED and alert.resolved_by is None
 
 
+def test_a_no_data_alert_ends_when_the_device_is_unbound_from_the_battery(owned_battery, users) -> None:
+    device, _key = device_create(user=users.owner, name="pi-garage", batteries=[owned_battery])
+    later = timezone.now() + dt.timedelta(hours=7)
+    devices_check_silence(now=later)
+    device_unbind(user=users.owner, device=device, battery=owned_battery)
+    devices_check_silence(now=later + dt.timedelta(minutes=15))
+    [alert] = Alert.objects.filter(battery=owned_battery, kind="no_data")
+    assert alert.status == AlertStatus.RESOLVED and alert.resolved_by is None
+
+
 # --- health reads -----------------------------------------------------------------------------
 
 
@@ -191,3 +201,14 @@ def test_owner_reads_the_latest_snapshot_and_the_history(owned_battery, users) -
     entries = client.get(f"/api/v1/telemetry/batteries/{owned_battery.identifier}/health/history/").json()
     assert entries["count"] == 2
     assert entries["results"][0]["figures"]["samples"] == len(history["timestamp"])
+
+
+def test_staff_see_analyses_snapshots_and_alerts_in_the_admin(alerted, users, client) -> None:
+    store(alerted.id, {k: v[:500] for k, v in simulated().items()})
+    result = battery_process(battery_id=alerted.id)
+    client.force_login(users.staff)
+    for name, pk in (("batteryanalysis", alerted.telemetry_analysis.pk),
+                     ("healthsnapshot", result.snapshot_id),
+                     ("alert", Alert.objects.filter(battery=alerted).first().pk)):
+        assert client.get(f"/admin/telemetry/{name}/").status_code == 200, name
+        assert client.get(f"/admin/telemetry/{name}/{pk}/change/").status_code == 200, name

@@ -11,7 +11,7 @@ from passport.attributes import PROVENANCE_KEY
 from passport.services import passport_document
 from passport.services.health import HEALTH_REASON
 from telemetry.demo import demo_battery
-from telemetry.models import Batch, BatteryAnalysis, HealthSnapshot
+from telemetry.models import Alert, Batch, BatteryAnalysis, HealthSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,10 @@ def test_demo_battery_is_fed_through_ingestion_and_the_pipeline_once() -> None:
     assert document["full_cycles_count"] == int(latest.report["equivalent_full_cycles"])
     assert document[PROVENANCE_KEY]["full_cycles_count"]["as_of"] == latest.report["end"]
     assert passport.versions.order_by("-seq").first().reason == HEALTH_REASON
+    # The simulated pack has a weak cell: bms_core's alerts became records, one per cause.
+    reported = {(alert["kind"], alert["cell"]) for alert in latest.report["alerts"]}
+    recorded = set(Alert.objects.filter(battery=battery, status="open").values_list("kind", "cell"))
+    assert reported and recorded == reported
 
     again = StringIO()
     call_command("demo_telemetry", stdout=again)

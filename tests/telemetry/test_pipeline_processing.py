@@ -40,7 +40,10 @@ def one_pass(battery_id: int):
 def assert_same_report(report, expected) -> None:
     for key in COUNTS:
         assert report[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-9), key
-    assert report["capacity_ah"] == pytest.approx(expected["capacity_ah"], rel=1e-9)
+    if expected["capacity_ah"] is None:
+        assert report["capacity_ah"] is None
+    else:
+        assert report["capacity_ah"] == pytest.approx(expected["capacity_ah"], rel=1e-9)
 
 
 def test_batches_fed_incrementally_equal_one_pass_and_reach_the_passport(battery) -> None:
@@ -189,3 +192,136 @@ def test_battery_health_command_prints_the_report_with_bms_cores_keys(battery) -
     assert printed["samples"] == expected["samples"] == 3000
     with pytest.raises(CommandError, match="not found"):
         call_command("battery_health", "no-such-battery")
+
+
+def test_the_passport_is_written_at_most_once_per_interval_and_the_daily_run_catches_up(
+    battery, settings
+) -> None:
+    settings.TELEMETRY_PASSPORT_UPDATE_INTERVAL_S = 3600
+    history = simulated()
+    store(battery.id, part(history, 0, 4000))
+    assert battery_process(battery_id=battery.id).passport_updated
+    store(battery.id, part(history, 4000, 8000))
+    second = battery_process(battery_id=battery.id)
+    assert not second.passport_updated
+    behind = passport_document(passport=battery.passports.get())["capacity_throughput_ah"]
+    daily = battery_process(battery_id=battery.id, force_passport=True)
+    assert daily.passport_updated and daily.snapshot_id == second.snapshot_id
+    document = passport_document(passport=battery.passports.get())
+    latest = HealthSnapshot.objects.get(pk=second.snapshot_id)
+    assert document["capacity_throughput_ah"] == round(latest.report["discharge_throughput_ah"], 1) != behind
+    assert HealthSnapshot.objects.get(pk=second.snapshot_id).passport_updated
+    # Nothing new since: the daily run writes nothing more.
+    versions = Version.objects.count()
+    assert not battery_process(battery_id=battery.id, force_passport=True).passport_updated
+    assert Version.objects.count() == versions
+
+
+def test_the_sweep_finds_samples_after_the_checkpoint_and_stale_requests(battery, settings) -> None:
+    from telemetry.services.processing import processing_sweep
+
+    history = simulated()
+    store(battery.id, part(history, 0, 1000))
+    battery_process(battery_id=battery.id)
+    assert battery.id not in processing_sweep()
+    # Stored while the broker was down: no run happened. The sweep enqueues it (and the
+    # embedded default runs it at once).
+    store(battery.id, part(history, 1000, 2000))
+    assert battery.id in processing_sweep()
+    battery_process(battery_id=battery.id)
+    assert battery.id not in processing_sweep()
+    assert BatteryAnalysis.objects.get(battery=battery).samples == 2000
+    # A request older than the delay whose run was lost.
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.TELEMETRY_PROCESSING_DELAY_S + 120)
+    ProcessingRequest.objects.create(battery_id=battery.id, earliest=old, requested_at=old)
+    assert battery.id in processing_sweep()
+
+
+def test_every_scheduled_task_exists_and_the_daily_run_covers_active_batteries(battery) -> None:
+    from django.conf import settings
+
+    from config.celery import app
+    from telemetry.services.processing import batteries_for_daily_run
+    from telemetry.tasks import batteries_process_daily_task
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
+    store(battery.id, part(simulated(), 0, 500))
+    battery_process(battery_id=battery.id)
+    assert batteries_for_daily_run() == [battery.id]
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        store(battery.id, part(simulated(), 500, 900))
+        batteries_process_daily_task.delay()
+        assert BatteryAnalysis.objects.get(battery=battery).samples == 900
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_feed_the_same_samples_twice(battery) -> None:
+    """The analysis row lock: the second run waits, then finds nothing new."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole database, no row locks")
+    import threading
+
+    history = simulated()
+    store(battery.id, history)
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(battery_process(battery_id=battery.id))
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures
+    assert sorted(result.samples_new for result in results) == [0, len(history["timestamp"])]
+    assert HealthSnapshot.objects.filter(battery=battery).count() == 1
+    assert BatteryAnalysis.objects.get(battery=battery).samples == len(history["timestamp"])
+
+
+def test_a_batch_committed_inside_a_runs_range_during_the_run_leads_to_a_rebuild(
+    battery, monkeypatch
+) -> None:
+    """Fault injection: a batch lands (samples + request) right after the run read its window."""
+    import telemetry.services.processing as processing
+
+    history = simulated()
+    store(battery.id, part(history, 0, 1000))
+    battery_process(battery_id=battery.id)
+    store(battery.id, part(history, 1500, 2000))
+    real_read = processing.sample_columns
+    landed = []
+
+    def read_then_a_batch_lands(**kwargs):
+        columns = real_read(**kwargs)
+        if not landed:
+            middle = part(history, 1000, 1500)
+            store(battery.id, middle)
+            ProcessingRequest.objects.create(
+                battery_id=battery.id, requested_at=dt.datetime.now(dt.UTC),
+                earliest=dt.datetime.fromtimestamp(middle["timestamp"][0], tz=dt.UTC),
+            )
+            landed.append(True)
+        return columns
+
+    monkeypatch.setattr(processing, "sample_columns", read_then_a_batch_lands)
+    run = battery_process(battery_id=battery.id)
+    assert run.samples_new == 500
+    assert BatteryAnalysis.objects.get(battery=battery).rebuild_requested
+    monkeypatch.setattr(processing, "sample_columns", real_read)
+    rebuilt = battery_process(battery_id=battery.id)
+    assert rebuilt.rebuilt and rebuilt.samples_new == 2000
+    assert_same_report(HealthSnapshot.objects.get(pk=rebuilt.snapshot_id).report, one_pass(battery.id))
+    assert not BatteryAnalysis.objects.get(battery=battery).rebuild_requested

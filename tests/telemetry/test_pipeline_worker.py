@@ -71,7 +71,8 @@ def database_url() -> str:
 def process_env(*, redis_url: str, queue: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url,
            "CELERY_QUEUE": queue, "CACHE_KEY_PREFIX": f"test-{queue}",
-           "CELERY_VISIBILITY_TIMEOUT_S": "4", "TELEMETRY_PROCESSING_DELAY_S": "1"}
+           "CELERY_VISIBILITY_TIMEOUT_S": "4", "CELERY_UNACKED_RESTORE_INTERVAL_S": "1",
+           "TELEMETRY_PROCESSING_DELAY_S": "1"}
     env.pop("DATABASE_TEST_NAME", None)
     env.update(extra)
     return env

@@ -98,3 +98,20 @@ def test_ingestion_updates_the_rollups_and_the_sweep_catches_up(battery, device_
     DailyRollup.objects.all().delete()
     assert battery_rollups_sweep(since=datetime.now(UTC) - timedelta(hours=1)) == 1
     assert DailyRollup.objects.get(battery=battery).samples == 30
+
+
+def test_only_late_data_asks_for_rollups_at_once(battery, monkeypatch) -> None:
+    from telemetry.services.rollups import battery_rollups_request
+
+    sent = []
+    monkeypatch.setattr(
+        "telemetry.tasks.battery_rollups_update_task.apply_async", lambda **kw: sent.append(kw["kwargs"])
+    )
+    now = datetime(2026, 3, 12, 15, 0, tzinfo=UTC)
+    today = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    assert not battery_rollups_request(battery_id=battery.pk, first=today, last=now, now=now)
+    assert battery_rollups_request(
+        battery_id=battery.pk, first=MIDNIGHT + timedelta(hours=5), last=now, now=now
+    )
+    # The day before the first sample too (its last interval may end in them); not today.
+    assert sent == [{"battery_id": battery.pk, "first_day": "2026-03-10", "last_day": "2026-03-11"}]
