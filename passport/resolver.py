@@ -80,10 +80,8 @@ def negotiated(
     *, api: View, page: View, default: str, documented: bool = True, pdf: View | None = None
 ) -> View:
     """A URL's view that hands each request to `page`, to `api` (an APIView's `as_view()`) or,
-    when given and asked for, to `pdf`.
-
-    With `documented`, the OpenAPI schema describes the address by its API view (drf-spectacular
-    finds API views by their `cls` and `initkwargs`)."""
+    when given and asked for, to `pdf`; with `documented`, the OpenAPI schema describes the
+    address by `api`."""
 
     def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         chosen = preferred(request, default=default, offered=[HTML, JSON, *([PDF] if pdf else [])])

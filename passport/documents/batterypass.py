@@ -422,8 +422,8 @@ def performance_and_durability(d: dict, last_update: LastUpdate) -> dict:
         ] if stamp else None
     times = [d.get(key) for _, key in TEMPERATURE_TIMES]
     if all(value is not None for value in times):
-        stamps = [last_update(key) for _, key in TEMPERATURE_TIMES]
-        if all(stamps):
+        stamps = [stamp for _, key in TEMPERATURE_TIMES if (stamp := last_update(key)) is not None]
+        if len(stamps) == len(TEMPERATURE_TIMES):
             condition["temperatureInformation"] = {
                 **{name: value for (name, _), value in zip(TEMPERATURE_TIMES, times, strict=True)},
                 "lastUpdate": max(stamps),
@@ -529,7 +529,8 @@ def aspects_read(aspects: dict) -> tuple[dict[str, Any], dict[str, str]]:
                f"{g}.manufacturerInformation")
     reader.put("manufacturing_date", _day(general.get("manufacturingDate")), f"{g}.manufacturingDate")
     status = general.get("batteryStatus")
-    reader.put("status", STATUS_FROM_CONSORTIUM.get(status, status), f"{g}.batteryStatus")
+    reader.put("status", STATUS_FROM_CONSORTIUM.get(status, status) if isinstance(status, str) else status,
+               f"{g}.batteryStatus")
     reader.put("battery_mass_kg", general.get("batteryMass"), f"{g}.batteryMass")
     reader.put("manufacturing_place", _address_read(general.get("manufacturingPlace")), f"{g}.manufacturingPlace")
     reader.put("operator_information", _contact_read(general.get("operatorInformation")),
@@ -550,7 +551,7 @@ def aspects_read(aspects: dict) -> tuple[dict[str, Any], dict[str, str]]:
     stages = {_get(entry, "lifecycleStage"): (position, _get(entry, "carbonFootprint"))
               for position, entry in enumerate(_list(carbon.get("carbonFootprintPerLifecycleStage")))}
     for stage, key in CARBON_STAGES:
-        if stage in stages and _number(stages[stage][1]) and _number(total) and total > 0:
+        if stage in stages and _number(stages[stage][1]) and isinstance(total, int | float) and total > 0:
             position, value = stages[stage]
             reader.put(key, round(value / total * 100, 4),
                        f"{c}.carbonFootprintPerLifecycleStage.{position}.carbonFootprint")
@@ -572,7 +573,7 @@ def aspects_read(aspects: dict) -> tuple[dict[str, Any], dict[str, str]]:
         ], f"{r}.dismantlingAndRemovalInformation")
     sources = circular.get("sparePartSources")
     if isinstance(sources, list):
-        parts: dict[str, str] = {}
+        parts: dict[str, Any] = {}
         entries = []
         for source in sources:
             if not isinstance(source, dict):
@@ -621,7 +622,7 @@ def aspects_read(aspects: dict) -> tuple[dict[str, Any], dict[str, str]]:
     reader.put("chemistry", _get(material, "batteryChemistry", "shortName"), f"{m}.batteryChemistry.shortName")
     mass = reader.values.get("battery_mass_kg")
     materials = material.get("batteryMaterials")
-    if isinstance(materials, list) and _number(mass) and mass > 0:
+    if isinstance(materials, list) and isinstance(mass, int | float) and mass > 0:
         composition: dict[str, list] = {component: [] for component in MATERIAL_COMPONENTS}
         for entry in materials:
             component = _get(entry, "batteryMaterialLocation", "componentName")
@@ -684,12 +685,12 @@ def aspects_read(aspects: dict) -> tuple[dict[str, Any], dict[str, str]]:
     report = labels.get("resultOfTestReport")
     if report is not None:
         reader.put("test_reports", [{"title": "Test report", "url": report}], f"{lab}.resultOfTestReport")
-    entries = labels.get("labels")
-    if isinstance(entries, list):
+    label_entries = labels.get("labels")
+    if isinstance(label_entries, list):
         reader.put("labels_meaning", [
             {"symbol": entry.get("labelingSubject"), "meaning": _get(entry, "labelingMeaning", "en"),
              "symbol_url": entry.get("labelingSymbol"), "subject": entry.get("labelingSubject")}
-            for entry in entries if isinstance(entry, dict)
+            for entry in label_entries if isinstance(entry, dict)
         ], f"{lab}.labels")
 
     supply = aspects.get("SupplyChainDueDiligence") or {}

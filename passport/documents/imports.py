@@ -152,8 +152,10 @@ def passport_import(*, user: Any, document: Any) -> Passport:
 def _model_for(*, user: Any, organisation: Any, values: dict, data: dict, paths: dict) -> BatteryModel:
     existing = BatteryModel.objects.filter(manufacturer=organisation, name=values["model_name"]).first()
     if existing is None:
+        # A missing category or chemistry is the model service's to refuse, with its reason.
         return battery_model_create(user=user, manufacturer=organisation, name=values["model_name"],
-                                    category=values.get("category"), chemistry=values.get("chemistry"), data=data)
+                                    category=values.get("category") or "", chemistry=values.get("chemistry") or "",
+                                    data=data)
     # Bad values are named as such, before they could count as "other data".
     cleaned, errors = model_data_clean(category=existing.category, data=data)
     if errors:

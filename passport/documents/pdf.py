@@ -80,7 +80,8 @@ def pdf_job(*, passport: Passport, document: dict, tiers: frozenset[Tier]) -> Pd
             | Q(model_id=passport.battery.model_id, seq=document["model_version"])
         ).values_list("passport_id", "hash")
     )
-    return PdfJob(passport.pk, hashes[passport.pk], hashes[None], tuple(tiers_key(tiers).split("+")))
+    model_hash = next(hash_ for subject, hash_ in hashes.items() if subject is None)
+    return PdfJob(passport.pk, hashes[passport.pk], model_hash, tuple(tiers_key(tiers).split("+")))
 
 
 def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier], passport_hash: str,

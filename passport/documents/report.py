@@ -24,7 +24,7 @@ from passport.values import NOT_CONTAINED
 from passport.vocabulary import BatteryStatus, Category, Chemistry, PerformanceClass
 
 # The Art. 8 minimums and the categories they cover have one home: the compliance check.
-(_, MINIMUMS_2031, _), (_, MINIMUMS_2036, _) = RECYCLED_CONTENT_MINIMUMS
+MINIMUMS_2031, MINIMUMS_2036 = (minimums for _, minimums, _ in RECYCLED_CONTENT_MINIMUMS)
 
 
 @dataclass(frozen=True)
