@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -6,7 +8,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/telemetry/", include("telemetry.api.urls")),
     path("", include("passport.api.documents_urls")),
+    path("api/v1/telemetry/", include("telemetry.api.urls")),
     path("", include("passport.urls")),
 ]
+
+if os.getenv("BENCH_BASELINE_VIEW"):
+    from config.bench_baseline import BASELINE_PATH, baseline_read
+
+    urlpatterns.insert(0, path(BASELINE_PATH, baseline_read, name="bench-baseline"))

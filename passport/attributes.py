@@ -557,15 +557,15 @@ DOCUMENT_FIELDS: tuple[DocumentField, ...] = (
     DocumentField("model_version", "Version number of the model data", Tier.PUBLIC),
     DocumentField("passport_version", "Version number of the battery data", Tier.PUBLIC),
     DocumentField("last_updated", "Time of the latest change", Tier.PUBLIC),
-    # Annex XIII 4(a): point 4, like the values it records.
-    DocumentField("performance_history",
-                  "Performance values at each status change (Annex XIII 4(a))", Tier.INDIVIDUAL),
     # Point 4 data about point 4 values, so it is read by those who read them.
     DocumentField(
         "dynamic_values_provenance",
         "When each dynamic value was last updated, by whom, and how it was determined",
         Tier.INDIVIDUAL,
     ),
+    # Annex XIII 4(a): point 4, like the values it records.
+    DocumentField("performance_history",
+                  "Performance values at each status change (Annex XIII 4(a))", Tier.INDIVIDUAL),
 )
 # Where a battery keeps the provenance of its dynamic values (passport.services.batteries).
 PROVENANCE_KEY = "dynamic_values_provenance"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from passport.models import Organisation
-from passport.register import MAX_ID, search_range_errors
-from passport.vocabulary import LEGITIMATE_INTEREST_KINDS, Category, Chemistry
+from passport.vocabulary import LEGITIMATE_INTEREST_KINDS
 
 
 class LookupForm(forms.Form):
@@ -30,35 +29,3 @@ class GrantForm(forms.Form):
         queryset=Organisation.objects.filter(kind__in=LEGITIMATE_INTEREST_KINDS).order_by("name"),
         help_text="A repairer, recycler or other service provider acting for you.",
     )
-
-
-def _blank_choices(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [("", "any"), *choices]
-
-
-class RegulatorSearchForm(forms.Form):
-    """The register search for people: the API's filters (RegulatorFilterSerializer) with widgets;
-    the rules they share (id bounds, date ranges) live in passport.register."""
-
-    manufacturer = forms.ModelChoiceField(
-        queryset=Organisation.objects.filter(battery_models__isnull=False).distinct().order_by("name"),
-        required=False,
-        empty_label="any",
-    )
-    model = forms.IntegerField(label="Model id", required=False, min_value=1, max_value=MAX_ID)
-    chemistry = forms.ChoiceField(choices=_blank_choices(Chemistry.choices), required=False)
-    category = forms.ChoiceField(choices=_blank_choices(Category.choices), required=False)
-    manufactured_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    manufactured_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    registered_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    registered_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict:
-        cleaned = super().clean() or {}
-        for error in search_range_errors(cleaned):
-            self.add_error(error.field, error.reason)
-        return cleaned
-
-    def search_filters(self) -> dict:
-        """The cleaned filters in the shape of selectors.battery_search (empty ones left out)."""
-        return {key: value for key, value in self.cleaned_data.items() if value not in (None, "")}

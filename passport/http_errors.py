@@ -44,6 +44,8 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         return [error_item(item.field, item.reason, item.index) for item in error.errors]
     if isinstance(error, domain.Conflict):
         return [error_item(error.field, error.reason)]
+    if isinstance(error, domain.TooLarge):
+        return [error_item(error.field, error.reason)]
     if isinstance(error, domain.TransitionRefused):
         return [error_item("status", error.reason)]
     if isinstance(error, domain.TooLarge):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -20,32 +20,10 @@ from django.utils import timezone
 
 from passport.access import filter_document
 from passport.attributes import Tier, View
-from passport.errors import FieldError
 from passport.models import Battery
 from passport.selectors import current_passport_of, with_current_passport
 
 AUTHORITY_TIERS = View.AUTHORITY.tiers()
-
-# The rules of the register search, for the API's query serializer and the page's form alike.
-# The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
-# the databases refuse to compare with it.
-MAX_ID = 2**63 - 1
-# Why there is no filter by status: it would reveal what the column would (docs/passport-domain.md).
-STATUS_FILTER_REFUSED = (
-    "a battery's status is individual data (Annex XIII point 4), which authorities may not read "
-    "(Art. 77(2)); filtering by it would reveal it, so there is no such filter"
-)
-# (from, to) pairs of inclusive date bounds.
-DATE_RANGES = (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to"))
-
-
-def search_range_errors(filters: Mapping[str, Any]) -> list[FieldError]:
-    """A date range whose start is after its end, named by its end."""
-    return [
-        FieldError(end, f"must not be before {start}")
-        for start, end in DATE_RANGES
-        if filters.get(start) is not None and filters.get(end) is not None and filters[start] > filters[end]
-    ]
 
 # Candidate columns from the passport document, in listing order; filtered per tier.
 DOCUMENT_COLUMNS = (
@@ -64,6 +42,24 @@ DOCUMENT_COLUMNS = (
 REGISTER_COLUMNS = ("manufacturer_id", "manufacturer", "model_id", "registered_at")
 COLUMNS: tuple[str, ...] = tuple(filter_document(dict.fromkeys(DOCUMENT_COLUMNS), AUTHORITY_TIERS)) + REGISTER_COLUMNS
 EXPORT_CHUNK = 2000
+# Headings for people (the regulator's page); exports keep the keys above as their headings.
+COLUMN_LABELS = {
+    "battery_identifier": "Battery identifier",
+    "passport_identifier": "Passport",
+    "model_name": "Model",
+    "category": "Category",
+    "chemistry": "Chemistry",
+    "gtin": "GTIN",
+    "serial_number": "Serial number",
+    "batch": "Batch",
+    "manufacturing_date": "Manufactured",
+    "status": "Status",
+    "state": "Passport state",
+    "manufacturer_id": "Manufacturer id",
+    "manufacturer": "Manufacturer",
+    "model_id": "Model id",
+    "registered_at": "Registered",
+}
 
 
 def battery_row(battery: Battery, tiers: Iterable[Tier]) -> dict[str, Any]:

@@ -32,12 +32,14 @@ __all__ = [
     "current_passport_of",
     "handover_get",
     "handover_list",
+    "manufacturer_choices",
     "organisation_get",
     "organisation_list",
     "organisation_of",
     "passport_get",
     "passport_in_force",
     "passport_of_battery",
+    "passport_value_history",
     "version_list",
     "with_current_passport",
 ]
@@ -49,6 +51,9 @@ def _pk(value: Any) -> Any:
 
 def battery_search(
     *,
+    identifier: str | None = None,
+    gtin: str | None = None,
+    serial: str | None = None,
     manufacturer: Organisation | int | None = None,
     model: BatteryModel | int | None = None,
     chemistry: str | None = None,
@@ -59,9 +64,14 @@ def battery_search(
     registered_to: dt.date | None = None,
 ) -> QuerySet[Battery]:
     """Batteries matching every given filter (the regulators' search); date bounds inclusive.
-    There is no filter by status: a battery's status is Annex XIII point 4, which authorities
-    may not read, and a filter would tell them as much as a column (docs/passport-domain.md)."""
+    `identifier` is canonical and `gtin` a GTIN-14 (passport.register_filters reads them so)."""
     batteries = Battery.objects.select_related("model", "model__manufacturer", "responsible_operator")
+    if identifier:
+        batteries = batteries.filter(identifier=identifier)
+    if gtin:
+        batteries = batteries.filter(gtin=gtin)
+    if serial:
+        batteries = batteries.filter(serial=serial)
     if manufacturer is not None:
         batteries = batteries.filter(model__manufacturer_id=_pk(manufacturer))
     if model is not None:
@@ -195,6 +205,13 @@ def organisation_list(*, kind: str | None = None, name_contains: str | None = No
     return organisations
 
 
+def manufacturer_choices() -> list[tuple[int, str]]:
+    """(id, name) of the organisations that have battery models, by name."""
+    return list(
+        Organisation.objects.filter(battery_models__isnull=False).distinct().order_by("name").values_list("pk", "name")
+    )
+
+
 def organisation_get(*, organisation_id: int | str) -> Organisation:
     try:
         return Organisation.objects.get(pk=organisation_id)
@@ -224,6 +241,20 @@ def version_list(*, passport: Passport | None = None, model: BatteryModel | None
         raise ValueError("give exactly one of passport and model")
     versions = Version.objects.filter(passport=passport) if passport is not None else Version.objects.filter(model=model)
     return versions.defer("data").order_by("seq")
+
+
+def passport_value_history(*, passport: Passport, keys: tuple[str, ...]) -> list[tuple[dt.datetime, dict]]:
+    """(recorded at, {key: value}) of each version of `passport` that changed one of `keys`,
+    oldest first: what the passport said of those attributes over time. Unfiltered: pass each
+    through the reader's access filter."""
+    wanted = set(keys)
+    history = []
+    for version in Version.objects.filter(passport=passport).only("created_at", "changes", "data").order_by("seq"):
+        if wanted.isdisjoint(version.changes or {}):
+            continue
+        values = {key: version.data.get(key) for key in keys if version.data.get(key) is not None}
+        history.append((version.created_at, values))
+    return history
 
 
 def access_log_list(*, battery: Battery | None = None, user: Any = None) -> QuerySet[AccessLog]:

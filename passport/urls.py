@@ -8,9 +8,10 @@ or to the API view. The Digital Link is also a GS1-Conformant Resolver (`linkTyp
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from passport import lookups
+from passport import lookups, public_cache
 from passport.pages import home, manufacturer, owners, regulator, service
 from passport.pages.common import credentials_guarded
+from passport.public_cache import public_cached
 from passport.resolver import HTML, digital_link_address, passport_address, resolver_description
 
 # GS1 Digital Link (GS1 DL 1.2): GTIN-8/12/13/14, optional AI 10 (batch/lot), AI 21 (serial).
@@ -21,21 +22,40 @@ urlpatterns = [
     path("api/v1/", include("passport.api.urls")),
     path("login/", credentials_guarded(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("passports/<str:passport_id>", passport_address(lookups.PASSPORT, default=HTML, documented=False), name="passport-page"),
-    path("batteries/<path:identifier>", passport_address(lookups.BATTERY, default=HTML, documented=False), name="battery-page"),
+    path(
+        "passports/<str:passport_id>",
+        public_cached(passport_address(lookups.PASSPORT, default=HTML, documented=False),
+                      lookup=public_cache.by_passport_id, default=HTML),
+        name="passport-page",
+    ),
+    path(
+        "batteries/<path:identifier>",
+        public_cached(passport_address(lookups.BATTERY, default=HTML, documented=False),
+                      lookup=public_cache.by_battery_identifier, default=HTML),
+        name="battery-page",
+    ),
     re_path(
         rf"^01/{GTIN}/10/(?P<lot>[^/]+)/21/(?P<serial>.+)$",
-        digital_link_address(lookups.DIGITAL_LINK_WITH_LOT),
+        public_cached(digital_link_address(lookups.DIGITAL_LINK_WITH_LOT),
+                      lookup=public_cache.by_digital_link, default=HTML, linkset=True),
         name="digital-link-lot",
     ),
     re_path(
         rf"^01/{GTIN}/21/(?P<serial>.+)$",
-        digital_link_address(lookups.DIGITAL_LINK),
+        public_cached(digital_link_address(lookups.DIGITAL_LINK),
+                      lookup=public_cache.by_digital_link, default=HTML, linkset=True),
         name="digital-link",
     ),
     path(".well-known/gs1resolver", resolver_description, name="gs1-resolver-description"),
     path("my/batteries/", owners.my_batteries, name="my-batteries"),
+    path("my/batteries/<path:identifier>", owners.battery_dashboard, name="battery-dashboard"),
+    path("access-log/<path:identifier>", owners.access_log, name="access-log"),
     path("service/", service.service_lookup, name="service-lookup"),
     path("manufacturer/", manufacturer.manufacturer_dashboard, name="manufacturer-dashboard"),
+    path("manufacturer/models/new", manufacturer.model_create, name="manufacturer-model-new"),
+    path("manufacturer/models/<int:model_id>", manufacturer.model_page, name="manufacturer-model"),
+    path("manufacturer/upload", manufacturer.batteries_upload, name="manufacturer-upload"),
+    path("manufacturer/labels", manufacturer.label_sheet, name="manufacturer-labels"),
+    path("manufacturer/batteries/<path:identifier>", manufacturer.battery_console, name="manufacturer-battery"),
     path("regulator/", regulator.regulator_search, name="regulator-search"),
 ]

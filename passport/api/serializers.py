@@ -23,7 +23,6 @@ from passport.api.schema import (
 from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
-from passport.register import MAX_ID, STATUS_FILTER_REFUSED, search_range_errors
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
 
 # --- fields ------------------------------------------------------------------------------------
@@ -353,32 +352,6 @@ class ErrorsSerializer(serializers.Serializer):
 
 
 # --- regulator ---------------------------------------------------------------------------------
-
-
-class RegulatorFilterSerializer(serializers.Serializer):
-    manufacturer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Organisation id.")
-    model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
-    chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
-    category = serializers.ChoiceField(choices=Category.choices, required=False)
-    manufactured_from = serializers.DateField(required=False)
-    manufactured_to = serializers.DateField(required=False)
-    registered_from = serializers.DateField(required=False)
-    registered_to = serializers.DateField(required=False)
-
-    def validate(self, attrs: dict) -> dict:
-        if "status" in self.initial_data:
-            raise serializers.ValidationError({"status": [STATUS_FILTER_REFUSED]})
-        errors = search_range_errors(attrs)
-        if errors:
-            raise serializers.ValidationError({error.field: [error.reason] for error in errors})
-        return attrs
-
-
-class RegulatorExportQuerySerializer(RegulatorFilterSerializer):
-    format = serializers.ChoiceField(
-        choices=["csv", "json"], required=False,
-        help_text="Export every matching battery (streamed) instead of one page.",
-    )
 
 
 class RegisterRowSerializer(serializers.Serializer):

@@ -6,8 +6,9 @@ The passport reads answer JSON; a browser asking one of them for HTML gets the p
 
 from django.urls import path, re_path
 
-from passport import lookups
+from passport import lookups, public_cache
 from passport.api import compliance, handovers, views
+from passport.public_cache import public_cached
 from passport.resolver import JSON, READ_WRITE, passport_address
 
 app_name = "api"
@@ -28,14 +29,18 @@ urlpatterns = [
     path("batteries/<path:identifier>/grants/", views.GrantCreateView.as_view(), name="battery-grants"),
     path(
         "batteries/<path:identifier>/",
-        passport_address(lookups.BATTERY, default=JSON, api_view=views.BatteryDetailView, methods=READ_WRITE),
+        public_cached(
+            passport_address(lookups.BATTERY, default=JSON, api_view=views.BatteryDetailView, methods=READ_WRITE),
+            lookup=public_cache.by_battery_identifier, default=JSON,
+        ),
         name="battery-detail",
     ),
     path("passports/<str:passport_id>/versions/", views.PassportVersionsView.as_view(), name="passport-versions"),
     path("passports/<str:passport_id>/verify", views.PassportVerifyView.as_view(), name="passport-verify"),
     path(
         "passports/<str:passport_id>/",
-        passport_address(lookups.PASSPORT, default=JSON),
+        public_cached(passport_address(lookups.PASSPORT, default=JSON), lookup=public_cache.by_passport_id,
+                      default=JSON),
         name="passport-detail",
     ),
     path("claims/", views.ClaimView.as_view(), name="claims"),
@@ -61,14 +66,18 @@ urlpatterns = [
     ),
     path(
         "dpp/product/<path:identifier>",
-        passport_address(lookups.DPP_PRODUCT, default=JSON),
+        public_cached(passport_address(lookups.DPP_PRODUCT, default=JSON),
+                      lookup=public_cache.by_battery_identifier, default=JSON),
         name="dpp-product",
     ),
     path("dpp/<str:passport_id>/elements/<path:path>", views.DppElementView.as_view(), name="dpp-element"),
     path("dpp/<str:passport_id>/versions", views.PassportVersionsView.as_view(), name="dpp-versions"),
     path(
         "dpp/<str:passport_id>",
-        passport_address(lookups.DPP_PASSPORT, default=JSON, api_view=views.DppPassportView, methods=READ_WRITE),
+        public_cached(
+            passport_address(lookups.DPP_PASSPORT, default=JSON, api_view=views.DppPassportView, methods=READ_WRITE),
+            lookup=public_cache.by_passport_id, default=JSON,
+        ),
         name="dpp-passport",
     ),
     # Last: every other address under /api/v1/ answers the API's JSON 404.

@@ -33,12 +33,14 @@ from passport.api import serializers as s
 from passport.api.negotiation import ExportNegotiation
 from passport.api.parsers import BulkJSONParser
 from passport.api.permissions import ActsForOrganisation, IsAuthority
+from passport.errors import FieldError, ValidationFailed
 from passport.http_errors import error_item
 from passport.identifiers import qr_url
 from passport.lookups import PassportLookup
 from passport.models import Passport
 from passport.presentation import version_history
 from passport.register import export_response, register_rows
+from passport.register_filters import REGISTER_FILTERS, FilterKind, register_filters_clean
 from passport.services import (
     PassportReading,
     access_grant_create,
@@ -637,6 +639,29 @@ class GrantRevokeView(APIView):
 
 # --- regulators --------------------------------------------------------------------------------
 
+EXPORT_FORMATS = ("csv", "json")
+EXPORT_PARAMETERS = [
+    OpenApiParameter("format", OpenApiTypes.STR, enum=list(EXPORT_FORMATS),
+                     description="Export every matching battery (streamed) instead of one page."),
+    OpenApiParameter("page", OpenApiTypes.INT, description="Page number (JSON listing)."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page, at most 500."),
+]
+FILTER_TYPES = {FilterKind.TEXT: OpenApiTypes.STR, FilterKind.ID: OpenApiTypes.INT,
+                FilterKind.DATE: OpenApiTypes.DATE, FilterKind.CHOICE: OpenApiTypes.STR}
+
+
+def register_filter_parameters() -> list[OpenApiParameter]:
+    """The register's filters (passport.register_filters) as documented query parameters."""
+    return [
+        OpenApiParameter(
+            spec.name, FILTER_TYPES[spec.kind], description=" ".join(filter(None, (spec.label + ".", spec.help))),
+            enum=[value for value, _ in spec.choices] or None,
+        )
+        for spec in REGISTER_FILTERS
+        if spec.kind != FilterKind.REFUSED
+    ]
+
+
 
 class RegulatorBatteryListView(GenericAPIView):
     """The register for market surveillance: every battery, filtered, as the authority tier may
@@ -648,7 +673,7 @@ class RegulatorBatteryListView(GenericAPIView):
     @extend_schema(
         operation_id="regulator_batteries_list",
         tags=["regulators"],
-        parameters=[s.RegulatorExportQuerySerializer],
+        parameters=[*register_filter_parameters(), *EXPORT_PARAMETERS],
         responses={
             (200, "application/json"): PolymorphicProxySerializer(
                 component_name="RegisterListing",
@@ -661,13 +686,15 @@ class RegulatorBatteryListView(GenericAPIView):
         summary="Search all batteries (authorities)",
         description="Paginated JSON by default; `?format=csv` or `?format=json` streams every "
         "match. Rows hold only what the authority tier may read: the status is neither a filter nor "
-        "a column (Annex XIII point 4 is for persons with a legitimate interest).",
+        "a column (Annex XIII point 4 is for persons with a legitimate interest). A parameter "
+        "that is not one of these is a 400 naming it, as is a filter given twice.",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
-        query = s.RegulatorExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = dict(query.validated_data)
-        export_format = filters.pop("format", None)
+        params = request.query_params
+        filters = register_filters_clean(params, also_allowed=("format", "page", "page_size"))
+        export_format = params.get("format") or None
+        if export_format is not None and export_format not in EXPORT_FORMATS:
+            raise ValidationFailed([FieldError("format", f"must be one of {', '.join(EXPORT_FORMATS)}")])
         batteries = selectors.battery_search(**filters)
         if export_format:
             return export_response(batteries, export_format)

@@ -23,7 +23,7 @@ from django.conf import settings
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from passport.attributes import BY_KEY, TIER_OF, View, keys_of_tiers
+from passport.attributes import BY_KEY, PROVENANCE_KEY, TIER_OF, View, keys_of_tiers
 from passport.documents.batterypass import ASPECTS
 from passport.vocabulary import Category, DocumentType, HazardClass, LabelSubject, PerformanceClass
 
@@ -257,6 +257,9 @@ def _value_schema(key: str) -> dict:
     attribute = BY_KEY.get(key)
     if attribute is not None:
         return attribute.kind.json_schema()
+    if key == PROVENANCE_KEY:
+        # Per dynamic attribute: when it was last updated, by whom and how (the health pipeline).
+        return {"type": "object", "additionalProperties": {"type": "object"}}
     return {"type": ["string", "integer", "array", "null"]}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -69,14 +70,26 @@ def credentials_guarded(view: PageView) -> PageView:
     return checked
 
 
-def over_budget(request: HttpRequest, throttles: list[BaseThrottle]) -> HttpResponse | None:
-    """The 429 page when one of `throttles` refuses the request, else None (and it counts).
+def refusing_throttle(request: HttpRequest, throttles: list[BaseThrottle] | None = None) -> BaseThrottle | None:
+    """Count the request against `throttles` (every default budget when None); the one that
+    refuses it, or None.
 
     DRF's throttles read only `user` and `META` of the request, which a Django request has as a
     DRF one does; they need no view."""
+    if throttles is None:
+        classes: list[Any] = list(api_settings.DEFAULT_THROTTLE_CLASSES)
+        throttles = [throttle_class() for throttle_class in classes]
     for throttle in throttles:
         if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # see above
-            return too_many_requests(request, throttle.wait())
+            return throttle
+    return None
+
+
+def over_budget(request: HttpRequest, throttles: list[BaseThrottle]) -> HttpResponse | None:
+    """The 429 page when one of `throttles` refuses the request, else None (and it counts)."""
+    refusing = refusing_throttle(request, throttles)
+    if refusing is not None:
+        return too_many_requests(request, refusing.wait())
     return None
 
 
@@ -87,6 +100,11 @@ def too_many_requests(request: HttpRequest, wait_s: float | None) -> HttpRespons
     )
     response["Retry-After"] = str(seconds)
     return response
+
+
+def passport_pdf_url(passport: Passport) -> str:
+    """The passport's PDF report, as the reader may read it (the documents part renders it)."""
+    return reverse("passport-export", kwargs={"passport_id": passport.passport_id}) + "?format=pdf"
 
 
 def passport_for_query(query: str) -> Passport:

@@ -1,20 +1,37 @@
-"""Owners: the batteries they claimed, the claim form, and who may read their batteries' data."""
+"""Owners: the batteries they claimed, the claim form, who may read their batteries' data, and a
+dashboard per battery (health over time, events, alerts, the PDF, who read it); the access log
+of a battery for its owner and for authorities."""
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from passport import selectors
+from passport.access import acts_for_authority, filter_document
+from passport.attributes import BY_KEY
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
 from passport.http_errors import status_of
-from passport.pages.common import credentials_guarded
-from passport.services import access_grant_create, access_grant_revoke, battery_claim
+from passport.pages.common import (
+    credentials_guarded,
+    domain_error_page,
+    page_of,
+    passport_pdf_url,
+    query_without_page,
+    refused,
+)
+from passport.pages.telemetry_view import battery_telemetry
+from passport.presentation import attribute_row
+from passport.services import access_grant_create, access_grant_revoke, battery_claim, passport_read
 
 
 def _my_batteries_page(
@@ -74,4 +91,108 @@ def _grant_or_revoke(request: HttpRequest, action: str) -> HttpResponse:
     except PassportError as error:
         messages.error(request, error.message)
         return _my_batteries_page(request, ClaimForm(), status=status_of(error))
+    if request.POST.get("back") == "dashboard":
+        return HttpResponseRedirect(reverse("battery-dashboard", kwargs={"identifier": battery.identifier}))
     return HttpResponseRedirect(reverse("my-batteries"))
+
+
+# --- one battery's dashboard -------------------------------------------------------------------
+
+# The owner's view of a battery's health at a glance (Annex XIII point 4, Annex VII).
+LATEST_KEYS = (
+    "state_of_charge_pct",
+    "state_of_certified_energy_pct",
+    "remaining_capacity_ah",
+    "capacity_fade_pct",
+    "remaining_usable_energy_kwh",
+    "full_cycles_count",
+    "energy_throughput_kwh",
+    "remaining_round_trip_efficiency_pct",
+    "internal_resistance_increase_pct",
+)
+# Over time, as each version of the passport recorded them.
+HISTORY_KEYS = ("state_of_certified_energy_pct", "remaining_capacity_ah", "full_cycles_count", "state_of_charge_pct")
+EVENT_KEYS = (
+    "deep_discharge_events_count",
+    "overcharge_events_count",
+    "time_above_temperature_boundary_minutes",
+    "time_below_temperature_boundary_minutes",
+    "time_charging_above_temperature_boundary_minutes",
+    "time_charging_below_temperature_boundary_minutes",
+    "accident_information",
+)
+RECENT_READS = 10
+
+
+def health_charts(history: list[tuple[Any, dict]]) -> list[SafeString]:
+    """The SVG charts of passport.charts (shared with the PDF report) where this build has them."""
+    try:
+        charts = importlib.import_module("passport.charts")
+    except ModuleNotFoundError:
+        return []
+    series = {
+        key: [(moment, values[key]) for moment, values in history if isinstance(values.get(key), int | float)]
+        for key in HISTORY_KEYS
+    }
+    # A line needs two points; one value is in the table and the figures above.
+    drawn = []
+    if len(series["state_of_certified_energy_pct"]) >= 2:
+        drawn.append(charts.capacity_retention_svg(series["state_of_certified_energy_pct"]))
+    if len(series["full_cycles_count"]) >= 2:
+        drawn.append(charts.cycles_svg(series["full_cycles_count"]))
+    return [mark_safe(svg) for svg in drawn]  # noqa: S308 - passport.charts escapes its text
+
+
+@login_required
+def battery_dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
+    try:
+        battery = selectors.battery_get(identifier=identifier)
+    except PassportError as error:
+        return domain_error_page(request, error)
+    if battery.owner_id != request.user.pk and not request.user.is_staff:
+        return refused(request, "This dashboard is for the battery's owner.")
+    try:
+        passport = selectors.battery_passport(battery=battery)
+        reading = passport_read(user=request.user, passport=passport, endpoint=f"GET {request.path}")
+    except PassportError as error:
+        return domain_error_page(request, error)
+    document = reading.document
+    history = [
+        (moment, filter_document(values, reading.tiers))
+        for moment, values in selectors.passport_value_history(passport=passport, keys=HISTORY_KEYS)
+    ]
+    context = {
+        "battery": battery,
+        "passport": passport,
+        "document": document,
+        "latest": [attribute_row(BY_KEY[key], document[key]) for key in LATEST_KEYS if document.get(key) is not None],
+        "events": [attribute_row(BY_KEY[key], document[key]) for key in EVENT_KEYS if document.get(key) is not None],
+        "history": [(moment, [values.get(key) for key in HISTORY_KEYS]) for moment, values in history],
+        "history_names": [BY_KEY[key].name for key in HISTORY_KEYS],
+        "history_units": [BY_KEY[key].unit or "" for key in HISTORY_KEYS],
+        "charts": health_charts(history),
+        "telemetry": battery_telemetry(user=request.user, battery=battery),
+        "grants": battery.access_grants.select_related("organisation").order_by("organisation__name"),
+        "grant_form": GrantForm(),
+        "reads": selectors.access_log_list(battery=battery)[:RECENT_READS],
+        "pdf_url": passport_pdf_url(passport),
+    }
+    return render(request, "passport/battery_dashboard.html", context)
+
+
+# --- who read a battery's restricted data ------------------------------------------------------
+
+
+@login_required
+def access_log(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Art. 78: every read of a battery's restricted data, for its owner and for authorities."""
+    try:
+        battery = selectors.battery_get(identifier=identifier)
+    except PassportError as error:
+        return domain_error_page(request, error)
+    owner = battery.owner_id is not None and battery.owner_id == request.user.pk
+    if not (owner or acts_for_authority(request.user)):
+        return refused(request, "Who read a battery's data is shown to its owner and to authorities.")
+    page = page_of(request, selectors.access_log_list(battery=battery))
+    context = {"battery": battery, "page": page, "owner": owner, "query": query_without_page(request)}
+    return render(request, "passport/access_log.html", context)

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from passport.attributes import BY_KEY
+from passport.attributes import BY_KEY, Tier
 from passport.errors import NotFound
 from passport.forms import LookupForm
 from passport.pages.common import passport_for_query
@@ -29,6 +29,20 @@ SERVICE_KEYS = (
     "collection_and_treatment_info",
     "end_user_separate_collection_info",
     "end_user_waste_prevention_info",
+)
+# The battery's state of health and history (Annex XIII point 4): only for those with a
+# legitimate interest in this battery, e.g. a recycler the owner let in.
+HEALTH_KEYS = (
+    "status",
+    "state_of_certified_energy_pct",
+    "remaining_capacity_ah",
+    "capacity_fade_pct",
+    "remaining_usable_energy_kwh",
+    "internal_resistance_increase_pct",
+    "full_cycles_count",
+    "deep_discharge_events_count",
+    "overcharge_events_count",
+    "accident_information",
 )
 
 
@@ -53,6 +67,12 @@ def service_lookup(request: HttpRequest) -> HttpResponse:
             for key in SERVICE_KEYS
             if document.get(key) is not None
         ],
+        health_rows=[
+            attribute_row(BY_KEY[key], document[key])
+            for key in HEALTH_KEYS
+            if document.get(key) is not None
+        ],
+        sees_point_4=Tier.INDIVIDUAL in reading.tiers,
         hidden_points=hidden_points(reading.tiers),
         sees_point_2="dismantling_documents" in document,
     )

@@ -48,7 +48,7 @@ IDENTITY_ORDER = (
 )
 DOCUMENT_KEYS: tuple[str, ...] = IDENTITY_ORDER + tuple(
     a.key for a in ATTRIBUTES if a.key not in IDENTITY_ORDER
-) + ("performance_history", PROVENANCE_KEY)
+) + (PROVENANCE_KEY, "performance_history")
 
 
 # Part of the cache key: a release that changes the document's keys never reads entries built

@@ -13,6 +13,13 @@ spent per read (gunicorn's processes and, for a local PostgreSQL, the backends o
 database, read from /proc on Linux). Throughput on a machine shared with other work moves with
 that work; CPU per read does much less. The server is stopped afterwards.
 
+The yardstick runs in the same server in the same run: a plain Django view answering JSON after
+two indexed queries (config/bench_baseline.py, mounted by BENCH_BASELINE_VIEW=1), read first,
+in between and last, each passport phase reported as a fraction of the mean of those reads.
+Anonymous reads are answered from stored bytes with an ETag (passport/public_cache.py); the
+`-304` phases send the ETag back (If-None-Match), as a browser or a shared cache revalidating
+does, and count the 304 answers.
+
 Everything stays on the loopback interface. The anonymous throttle is lifted for the server it
 starts (all clients come from 127.0.0.1, which a real deployment would throttle as one client).
 """
@@ -58,6 +65,7 @@ def server_environment() -> dict[str, str]:
         "SECURE_SSL_REDIRECT": "0",
         "ANON_THROTTLE_RATE": "100000000/second",
         "LOG_LEVEL": "WARNING",
+        "BENCH_BASELINE_VIEW": "1",
     }
 
 
@@ -131,7 +139,7 @@ def start_server(
         if process.poll() is not None:
             raise SystemExit(f"gunicorn exited with code {process.returncode}")
         try:
-            status, _ = get(port, "/healthz", "application/json")
+            status, _, _ = get(port, "/healthz", "application/json")
             if status == 200:
                 return server
         except OSError:
@@ -196,14 +204,18 @@ def cpu_ms_per_read(before: dict, after: dict, reads: int) -> dict[str, float | 
     return figures
 
 
-def get(port: int, path: str, accept: str) -> tuple[int, int]:
-    """One request on a fresh connection (sync workers close it after each answer)."""
+def get(port: int, path: str, accept: str, etag: str | None = None) -> tuple[int, int, str | None]:
+    """One request on a fresh connection (sync workers close it after each answer); with `etag`,
+    a conditional one. (status, body length, the answer's ETag)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+    headers = {"Accept": accept}
+    if etag:
+        headers["If-None-Match"] = etag
     try:
-        connection.request("GET", path, headers={"Accept": accept})
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
-        return response.status, len(body)
+        return response.status, len(body), response.getheader("ETag")
     finally:
         connection.close()
 
@@ -215,6 +227,8 @@ class Phase:
     paths: list[str]
     max_requests: int
     max_seconds: float
+    # path -> ETag to send back (a conditional phase), expecting 304.
+    etags: dict[str, str] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     failures: int = 0
@@ -235,7 +249,7 @@ class Phase:
                 self.failures += 1
                 return
             self.statuses[status] = self.statuses.get(status, 0) + 1
-            if status == 200:
+            if status == (304 if self.etags else 200):
                 self.latencies.append(seconds)
 
 
@@ -248,7 +262,7 @@ def run_phase(phase: Phase, server: Server, concurrency: int, database: str | No
         while (path := phase.next_path(deadline)) is not None:
             started = time.perf_counter()
             try:
-                status, _ = get(port, path, phase.accept)
+                status, _, _ = get(port, path, phase.accept, phase.etags.get(path))
             except OSError:
                 status = None
             phase.record(status, time.perf_counter() - started)
@@ -311,30 +325,55 @@ def main() -> None:
     # The backends of a local PostgreSQL carry the database name in their process title.
     database = urlparse(database_url).path.lstrip("/") if database_url.startswith("postgres") else None
     ids = prepare_database(env)
-    json_paths = [f"/api/v1/passports/{quote(passport_id, safe=':')}/" for passport_id in ids]
-    page_paths = [f"/passports/{quote(passport_id, safe=':')}" for passport_id in ids]
+    quoted = [quote(passport_id, safe=":") for passport_id in ids]
+    json_paths = [f"/api/v1/passports/{passport_id}/" for passport_id in quoted]
+    page_paths = [f"/passports/{passport_id}" for passport_id in quoted]
+    baseline_paths = [f"/bench/baseline/{passport_id}" for passport_id in quoted]
+    json_accept, html_accept = "application/json", "text/html"
 
     server = start_server(env, args.workers, args.worker_class, args.threads)
     try:
-        results = {}
-        for name, accept, paths in (
-            ("json", "application/json", json_paths),
-            ("html", "text/html", page_paths),
-        ):
-            run_phase(Phase(f"{name}-warmup", accept, paths, args.warmup, args.seconds), server, args.concurrency,
-                      database)
-            phase = Phase(name, accept, paths, args.requests, args.seconds)
-            results[name] = run_phase(phase, server, args.concurrency, database)
+        results: dict[str, dict] = {}
+        baseline_runs: list[dict] = []
+
+        def measure(name: str, accept: str, paths: list[str], conditional: bool = False) -> dict:
+            etags = {}
+            if conditional:
+                for path in paths:
+                    status, _, etag = get(server.port, path, accept)
+                    if status != 200 or not etag:
+                        raise SystemExit(f"{path} answered {status} without an ETag")
+                    etags[path] = etag
+            run_phase(Phase(f"{name}-warmup", accept, paths, args.warmup, args.seconds, etags), server,
+                      args.concurrency, database)
+            result = run_phase(Phase(name, accept, paths, args.requests, args.seconds, etags), server,
+                               args.concurrency, database)
             print(
-                f"{name}: {results[name]['reads_per_second']} reads/s "
-                f"({results[name]['ok']} ok of {results[name]['requests']}, "
-                f"p95 {results[name]['latency_ms']['p95']} ms, concurrency {args.concurrency}, "
-                f"server CPU per read {results[name]['server_cpu_ms_per_read']} ms, "
+                f"{name}: {result['reads_per_second']} reads/s "
+                f"({result['ok']} ok of {result['requests']}, "
+                f"p95 {result['latency_ms']['p95']} ms, concurrency {args.concurrency}, "
+                f"server CPU per read {result['server_cpu_ms_per_read']} ms, "
                 f"{args.workers} {args.worker_class} workers x {args.threads} threads)",
                 flush=True,
             )
+            return result
+
+        # The yardstick before, between and after the passport phases: the machine's load moves.
+        baseline_runs.append(measure("baseline", json_accept, baseline_paths))
+        results["json"] = measure("json", json_accept, json_paths)
+        results["json-304"] = measure("json-304", json_accept, json_paths, conditional=True)
+        baseline_runs.append(measure("baseline", json_accept, baseline_paths))
+        results["html"] = measure("html", html_accept, page_paths)
+        results["html-304"] = measure("html-304", html_accept, page_paths, conditional=True)
+        baseline_runs.append(measure("baseline", json_accept, baseline_paths))
     finally:
         server.stop()
+
+    baseline_rate = statistics.fmean(run["reads_per_second"] for run in baseline_runs)
+    for name, result in results.items():
+        result["of_baseline"] = round(result["reads_per_second"] / baseline_rate, 2) if baseline_rate else None
+        print(f"{name}: {result['of_baseline']} of the baseline ({baseline_rate:.1f} reads/s)", flush=True)
+    results["baseline"] = {"runs": baseline_runs, "reads_per_second": round(baseline_rate, 1)}
 
     figures = {
         "benchmark": "public passport reads (anonymous) through gunicorn",

@@ -19,7 +19,9 @@ from passport.models import Battery, BatteryModel, Passport, Version
 from passport.services import battery_update
 
 VOLATILE = {"generatedAt", "versionHash", "modelVersionHash", "passportVersion", "modelVersion", "lastUpdated",
-            "lastUpdate", "rPCLastUpdated"}
+            "lastUpdate", "rPCLastUpdated",
+            # When each dynamic value was last recorded (dynamic_values_provenance): at the import.
+            "last_updated"}
 
 
 def without_volatile(value):

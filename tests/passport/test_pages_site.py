@@ -226,7 +226,7 @@ def test_the_regulator_page_reports_invalid_filters(client, users) -> None:
     client.force_login(users.authority)
     response = client.get("/regulator/", {"manufactured_from": "someday"})
     assert response.status_code == 400
-    assert "Enter a valid date." in text(response)
+    assert "Must be a date as YYYY-MM-DD" in text(response)
 
 
 def test_the_regulator_page_is_for_authorities(client, users) -> None:
