@@ -5,7 +5,7 @@ A pure library (numpy, python-can, cantools); it never imports Django.
 
 from bms_core.analyzer import Analyzer, analyze
 from bms_core.columns import History, parse_timestamps, validate
-from bms_core.csv_io import read_csv, write_csv
+from bms_core.csv_io import analyze_file, iter_csv, read_csv, write_csv
 from bms_core.options import AnalysisOptions
 from bms_core.rainflow import RainflowCounter, extract_cycles
 
@@ -15,6 +15,8 @@ __all__ = [
     "History",
     "RainflowCounter",
     "analyze",
+    "analyze_file",
+    "iter_csv",
     "extract_cycles",
     "parse_timestamps",
     "read_csv",

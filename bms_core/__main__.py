@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bms_core.analyzer import Analyzer
-from bms_core.csv_io import read_csv, write_csv
+from bms_core.csv_io import iter_csv, write_csv
 from bms_core.simulate import simulate_history
 
 try:
@@ -31,6 +31,17 @@ except ModuleNotFoundError as error:
 # Numeric options of ``analyze``: flag -> (AnalysisOptions field, type, help).
 ANALYZE_OPTIONS: dict[str, tuple[str, type, str]] = {
     "--series-cells": ("series_cells", int, "cells in series (needed without cell_<k>_v columns)"),
+    "--chemistry": ("chemistry", str, "LFP (default) or NMC: voltage limits and OCV curve"),
+    "--current-sign": (
+        "current_sign",
+        int,
+        "1 (default): positive current_a is charging; -1: positive is discharging",
+    ),
+    "--current-accuracy-pct": (
+        "current_accuracy_pct",
+        float,
+        "declared current-sensor gain accuracy, %% of reading (default 1)",
+    ),
     "--min-cell-v": ("min_cell_v", float, "deep-discharge limit per cell (default 2.5)"),
     "--max-cell-v": ("max_cell_v", float, "overvoltage limit per cell (default 3.65)"),
     "--low-temp-c": ("low_temp_c", float, "low temperature boundary (default 0)"),
@@ -81,7 +92,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
             if getattr(args, flag[2:].replace("-", "_")) is not None
         }
         analyzer = Analyzer(rated_capacity_ah=args.rated_capacity_ah, **options)
-    analyzer.feed(read_csv(args.file))
+    # Chunk by chunk: memory stays bounded by the chunk, whatever the file's size.
+    for chunk in iter_csv(args.file):
+        analyzer.feed(chunk)
     if args.state_out is not None:
         args.state_out.write_text(json.dumps(analyzer.to_state()))
     json.dump(analyzer.report(), sys.stdout, indent=args.indent or None, allow_nan=False)

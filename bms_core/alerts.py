@@ -4,7 +4,12 @@ Cell alerts compare a cell with its peers using robust statistics: the median of
 the median absolute deviation (MAD) as spread, never below a floor, so a healthy pack with
 ordinary cell-to-cell scatter raises none. A cell is flagged only when it is both far from
 its peers in those robust units (``alert_robust_z``) and materially so in physical units (the
-``alert_*`` thresholds of :class:`bms_core.options.AnalysisOptions`).
+``alert_*`` thresholds of :class:`bms_core.options.AnalysisOptions`). Every alert's evidence
+names what was measured and the thresholds it was compared against.
+
+Source: robust z-scores (median and MAD x 1.4826; Rousseeuw and Croux, J. Am. Stat. Assoc. 88
+(1993) 1273; Iglewicz and Hoaglin's outlier rule, 1993, with 4 instead of 3.5 sigma to keep a
+year of daily evaluations on a healthy pack silent).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bms_core.cellcapacity import CellCapacity
 from bms_core.cellstats import CellStats
 from bms_core.options import AnalysisOptions
 from bms_core.resistance import ResistanceTracker
@@ -26,6 +32,10 @@ RESISTANCE_RATIO_FLOOR = 0.03
 LOAD_DEVIATION_FLOOR_MV = 2.0
 DRIFT_FLOOR_MV_30D = 1.0
 TEMPERATURE_FLOOR_C = 0.5
+# Cell-to-cell capacity scatter of a healthy pack (one sigma, relative): about 1 % for cells of
+# one production lot (Baumhoefer et al., J. Power Sources 247 (2014) 332; Rumpf et al.,
+# J. Energy Storage 14 (2017) 224 found 0.5-1.5 %).
+CAPACITY_RATIO_FLOOR = 0.01
 
 
 def _alert(
@@ -38,6 +48,39 @@ def _alert(
         "message": message,
         "evidence": evidence,
     }
+
+
+def capacity_cell_alerts(tracker: CellCapacity, o: AnalysisOptions) -> list[dict[str, Any]]:
+    """Cells with clearly less capacity than their peers (rests low on the curve)."""
+    relative = tracker.relative()
+    if relative is None:
+        return []
+    z, median, scale = robust_z(relative, CAPACITY_RATIO_FLOOR)
+    limit = 1.0 - o.alert_capacity_low_pct / 100.0
+    alerts = []
+    for k, ratio in enumerate(relative):
+        if z[k] < -o.alert_robust_z and ratio / median < limit:
+            alerts.append(
+                _alert(
+                    "capacity_low",
+                    k + 1,
+                    "critical" if ratio / median < 0.85 else "warning",
+                    f"cell {k + 1} has {100 * (1 - ratio / median):.1f} % less capacity than the "
+                    "median cell (it empties first and limits the pack)",
+                    {
+                        "capacity_relative_to_median": ratio,
+                        "peer_median": median,
+                        "robust_sigma": scale,
+                        "robust_z": float(z[k]),
+                        "readings": len(tracker.readings),
+                        "threshold": {
+                            "relative_below": limit,
+                            "robust_z_below": -o.alert_robust_z,
+                        },
+                    },
+                )
+            )
+    return alerts
 
 
 def resistance_alerts(tracker: ResistanceTracker, o: AnalysisOptions) -> list[dict[str, Any]]:
@@ -63,6 +106,10 @@ def resistance_alerts(tracker: ResistanceTracker, o: AnalysisOptions) -> list[di
                         "peer_median_slope_pct_per_30d": median_slope,
                         "robust_sigma_pct_per_30d": scale_slope,
                         "robust_z": float(z_slope[k]),
+                        "threshold": {
+                            "excess_pct_per_30d_above": o.alert_resistance_slope_pct_30d,
+                            "robust_z_above": o.alert_robust_z,
+                        },
                     },
                 )
             )
@@ -78,6 +125,10 @@ def resistance_alerts(tracker: ResistanceTracker, o: AnalysisOptions) -> list[di
                         "peer_median_ratio": median_level,
                         "robust_sigma": scale_level,
                         "robust_z": float(z_level[k]),
+                        "threshold": {
+                            "ratio_at_least": o.alert_resistance_ratio,
+                            "robust_z_above": o.alert_robust_z,
+                        },
                     },
                 )
             )
@@ -126,6 +177,10 @@ def load_alerts(stats: CellStats, o: AnalysisOptions) -> list[dict[str, Any]]:
                         "peer_median_deviation_mv": median_level,
                         "robust_sigma_mv": scale_level,
                         "robust_z": float(z_level[k]),
+                        "threshold": {
+                            "below_peers_mv_more_than": o.alert_low_under_load_mv,
+                            "robust_z_below": -o.alert_robust_z,
+                        },
                     },
                 )
             )
@@ -143,6 +198,10 @@ def load_alerts(stats: CellStats, o: AnalysisOptions) -> list[dict[str, Any]]:
                         "peer_median_slope_mv_per_30d": median_slope,
                         "robust_sigma_mv_per_30d": scale_slope,
                         "robust_z": float(z_slope[k]),
+                        "threshold": {
+                            "drift_mv_per_30d_more_than": o.alert_drift_mv_30d,
+                            "robust_z_below": -o.alert_robust_z,
+                        },
                     },
                 )
             )
@@ -180,6 +239,10 @@ def temperature_alerts(stats: CellStats, o: AnalysisOptions) -> list[dict[str, A
                             "peer_median_deviation_c": median,
                             "robust_sigma_c": scale,
                             "robust_z": float(z[k]),
+                            "threshold": {
+                                "warmer_c_than": o.alert_hot_cell_c,
+                                "robust_z_above": o.alert_robust_z,
+                            },
                         },
                     )
                 )

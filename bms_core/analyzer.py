@@ -10,6 +10,7 @@ feeding it whole (counts exactly, sums to floating point rounding).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -17,11 +18,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bms_core import alerts
-from bms_core.anchors import AnchorDetector
+from bms_core import alerts, performance
+from bms_core.anchors import Anchor, AnchorDetector
 from bms_core.block import Block, Sample, make_block
-from bms_core.capacity import CapacityEstimator
+from bms_core.capacity import RATE_CORRECTION_HALF_WIDTH_PCT, CapacityEstimator
+from bms_core.cellcapacity import CellCapacity
 from bms_core.cellstats import CellStats
+from bms_core.checks import ChemistryEvidence, SignEvidence
 from bms_core.columns import (
     BMS_SOC,
     TEMPERATURE,
@@ -31,6 +34,7 @@ from bms_core.columns import (
     format_time,
     validate,
 )
+from bms_core.efficiency import EfficiencyTracker, Mark, Totals
 from bms_core.events import ExcursionCounter
 from bms_core.options import AnalysisOptions
 from bms_core.rainflow import RainflowCounter
@@ -68,12 +72,21 @@ class Analyzer:
         )
         self.resistance = ResistanceTracker(o)
         self.cells = CellStats(o.load_current, o.rest_current)
+        self.sign = SignEvidence()
+        self.chemistry = ChemistryEvidence()
+        self.cell_capacity = CellCapacity()
+        self.efficiency = EfficiencyTracker()
+        self.missing_values: dict[str, int] = {}
+        self.duplicates_dropped = 0
 
     # Feeding
 
     def feed(self, columns: Mapping[str, npt.ArrayLike] | History) -> Analyzer:
         """Analyse the next batch; it must start after the previous one ended."""
         history = columns if isinstance(columns, History) else validate(columns)
+        if self.options.current_sign == -1:
+            history = dataclasses.replace(history, current_a=-history.current_a)
+        history = self._without_repeated_first_row(history)
         if len(history) == 0:
             return self
         self._check_layout(history)
@@ -82,9 +95,34 @@ class Analyzer:
                 f"column 'timestamp': batch starts at {format_time(float(history.time_s[0]))}, "
                 f"not after the previous batch's end {format_time(self.last_time_s)}"
             )
+        o = self.options
+        self.sign.check(history, o.step_min, o.step_max_dt_s)
         for start in range(0, len(history), BLOCK_ROWS):
             self._process(history.slice(start, start + BLOCK_ROWS))
+        for name, count in history.missing.items():
+            self.missing_values[name] = self.missing_values.get(name, 0) + count
+        self.duplicates_dropped += history.duplicates_dropped
         return self
+
+    def _without_repeated_first_row(self, history: History) -> History:
+        """A batch that starts by repeating the previous batch's last row loses that row."""
+        if not self.carried or len(history) == 0:
+            return history
+        last = self.carried[-1]
+        repeated = (
+            history.time_s[0] == last.time_s
+            and history.current_a[0] == last.current_a
+            and history.voltage_v[0] == last.voltage_v
+            and len(history.cell_v) == len(last.cells)
+            and all(
+                c[0] == v or (math.isnan(c[0]) and math.isnan(v))
+                for c, v in zip(history.cell_v, last.cells, strict=True)
+            )
+        )
+        if not repeated:
+            return history
+        trimmed = history.slice(1, len(history))
+        return dataclasses.replace(trimmed, duplicates_dropped=history.duplicates_dropped + 1)
 
     def _check_layout(self, history: History) -> None:
         layout = {
@@ -134,7 +172,11 @@ class Analyzer:
         block = make_block(
             history, self.carried, series_cells=self._series_cells, gap_limit_s=o.gap_limit_s
         )
+        self.chemistry.check(
+            o.chemistry, block.v_lo, block.v_hi, np.abs(block.current_a) <= o.rest_current
+        )
         gaps_before = self.throughput.gaps
+        totals_before = self.throughput.totals()
         counter, gap_count = self.throughput.update(block)
         gaps = gaps_before + gap_count
         self.soc.start(
@@ -144,10 +186,17 @@ class Analyzer:
         self.over.update(block, block.v_hi)
 
         rebases: list[tuple[int, SocBase]] = []
-        for anchor in self.detector.detect(block, counter, gaps):
-            self.capacity.add(anchor)
+        detected_anchors = self.detector.detect(block, counter, gaps)
+        self._mark_full_charges(block, detected_anchors, totals_before)
+        rest = np.abs(block.current_a) <= o.rest_current
+        self.efficiency.add_rest_currents(block.current_a[rest])
+        for detected in detected_anchors:
+            anchor = self.capacity.add(detected)
+            self.cell_capacity.add(
+                anchor, self.detector.ocv, self.capacity.learned_curve("rest_low")
+            )
             estimate = self.capacity.estimate()
-            capacity = estimate["capacity_ah"] or o.rated_capacity_ah
+            capacity = estimate["value_ah"] or o.rated_capacity_ah
             offset = estimate["current_offset_a"] or 0.0
             rebases.append((anchor.index, SocTracker.base_at(anchor, capacity, offset)))
         soc = self.soc.trace(block, counter, gaps, rebases)
@@ -158,6 +207,19 @@ class Analyzer:
         self.resistance.update(block)
         self.cells.update(block)
         self._remember(block)
+
+    def _mark_full_charges(
+        self, block: Block, anchors: list[Anchor], before: dict[str, float]
+    ) -> None:
+        full = [a for a in anchors if a.kind == "full" and a.index >= 0]
+        if not full:
+            return
+        totals = self.throughput.totals_at(block, [a.index for a in full], before)
+        for anchor, at in zip(full, totals, strict=True):
+            self.efficiency.add_mark(
+                Mark(anchor.time_s, anchor.gaps, Totals(net_ah=anchor.ah, **at)),
+                self.options.closure_min_h,
+            )
 
     def _remember(self, block: Block) -> None:
         self.carried = block.last_samples()
@@ -181,23 +243,34 @@ class Analyzer:
         if provisional is not None:
             # The history ends in a long rest: use it as if it ended now, without keeping it.
             capacity = copy.deepcopy(self.capacity)
-            capacity.add(provisional)
+            provisional = capacity.add(provisional)
         estimate = capacity.estimate()
         capacity_ah = estimate.pop("capacity_ah")
         reason = estimate.pop("reason")
+        estimate.pop("value_ah")
+        uncertainty = estimate.pop("uncertainty", None)
         minutes = 1.0 / 60.0
         offset = estimate["current_offset_a"]
         totals = t.corrected(offset if offset is not None else 0.0)
+        duration_s = (
+            None
+            if self.first_time_s is None or self.last_time_s is None
+            else self.last_time_s - self.first_time_s
+        )
+        efc = totals["discharge_ah"] / o.rated_capacity_ah
         report: dict[str, Any] = {
             "samples": self.samples,
             "start": None if self.first_time_s is None else format_time(self.first_time_s),
             "end": None if self.last_time_s is None else format_time(self.last_time_s),
-            "duration_s": None
-            if self.first_time_s is None or self.last_time_s is None
-            else self.last_time_s - self.first_time_s,
+            "duration_s": duration_s,
             "missing_s": t.missing_s,
             "gaps": t.gaps,
             "cells": self.layout["cells"] if self.layout else None,
+            "missing_values": dict(sorted(self.missing_values.items())),
+            "duplicate_rows_dropped": self.duplicates_dropped,
+            "current_sign": {"option": o.current_sign, **self.sign.report()},
+            "chemistry": o.chemistry,
+            "temperature_coverage": self._temperature_coverage(),
             "charge_throughput_ah": totals["charge_ah"],
             "discharge_throughput_ah": totals["discharge_ah"],
             "energy_charged_kwh": totals["charge_wh"] / 1000.0,
@@ -209,7 +282,7 @@ class Analyzer:
                 "energy_charged_kwh": t.charge_wh / 1000.0,
                 "energy_discharged_kwh": t.discharge_wh / 1000.0,
             },
-            "equivalent_full_cycles": totals["discharge_ah"] / o.rated_capacity_ah,
+            "equivalent_full_cycles": efc,
             "cycle_depth_histogram": self._cycle_histogram(),
             **self._soc_report(provisional),
             "capacity_ah": capacity_ah,
@@ -221,6 +294,7 @@ class Analyzer:
             if estimate.get("as_of_s") is None
             else format_time(estimate.pop("as_of_s")),
             "capacity_detail": self._times(estimate),
+            **self._capacity_extras(capacity, capacity_ah, uncertainty, offset, efc, duration_s),
             "current_offset_a": estimate["current_offset_a"],
             "resistance_mohm": self.resistance.report(),
             "deep_discharge_events": self.deep.count,
@@ -242,8 +316,11 @@ class Analyzer:
         report["temperature_spread_c"] = cells["temperature_spread_c"]
         report["lowest_cell"] = cells["lowest_cell"]
         report["lowest_cell_share"] = cells["lowest_cell_share"]
+        report["cell_capacity"] = self.cell_capacity.report()
+        report.update(self._annex_vii(report))
         report["alerts"] = (
-            alerts.resistance_alerts(self.resistance, o)
+            alerts.capacity_cell_alerts(self.cell_capacity, o)
+            + alerts.resistance_alerts(self.resistance, o)
             + alerts.load_alerts(self.cells, o)
             + alerts.temperature_alerts(self.cells, o)
             + alerts.event_alerts(report, o)
@@ -251,6 +328,124 @@ class Analyzer:
         )
         report["options"] = o.to_dict()
         return _jsonable(report)
+
+    def _annex_vii(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Resistance at 25 degC, power capability and usable energy (Annex VII point 4)."""
+        o = self.options
+        series = self._series_cells if self.layout is not None else int(o.series_cells or 1)
+        resistance = performance.resistance_at_reference(self.resistance.all_days())
+        power = performance.power_capability(o, series, resistance)
+        energy = performance.usable_energy(
+            o,
+            series,
+            report["capacity_rated_basis_ah"],
+            report["capacity_rated_basis_interval_ah"],
+            resistance,
+        )
+        resistance = {k: v for k, v in resistance.items() if not k.startswith("_")}
+        offset = report["current_offset_a"]
+        offset_sigma = (0.0005 if offset is not None else 0.002) * o.rated_capacity_ah
+        return {
+            "resistance_25c_mohm": resistance,
+            "power_capability_w": power,
+            "usable_energy_kwh": energy,
+            "round_trip_efficiency": self.efficiency.efficiency(o, series, offset, offset_sigma),
+            "self_discharge": self.efficiency.self_discharge(o),
+        }
+
+    def _capacity_extras(
+        self,
+        capacity: CapacityEstimator,
+        capacity_ah: float | None,
+        uncertainty: dict[str, Any] | None,
+        offset: float | None,
+        efc: float,
+        duration_s: float | None,
+    ) -> dict[str, Any]:
+        """The capacity's interval, its rated-basis value and its trend."""
+        o = self.options
+        out: dict[str, Any] = {
+            "capacity_interval_ah": None,
+            "capacity_uncertainty": uncertainty,
+            "capacity_rated_basis_ah": None,
+            "capacity_rated_basis_interval_ah": None,
+            "capacity_conditions": None,
+            "capacity_trend": None,
+        }
+        if uncertainty is not None:
+            out["capacity_interval_ah"] = uncertainty.pop("interval_ah")
+            correction = o.capacity_rate_correction_pct or 0.0
+            factor = 1.0 - correction / 100.0
+            out["capacity_conditions"] = {
+                "measured": "equilibrium capacity between anchors (rests, end of CV charge)",
+                "temperature_c": uncertainty["temperature_c"],
+                "rated_definition": "C/5 discharge at 25 degC (IEC 62620)",
+                "rate_correction_pct": correction,
+            }
+            if capacity_ah is not None:
+                half = 0.01 * math.hypot(
+                    uncertainty["half_width_pct"], RATE_CORRECTION_HALF_WIDTH_PCT
+                )
+                rated_basis = capacity_ah * factor
+                out["capacity_rated_basis_ah"] = rated_basis
+                out["capacity_rated_basis_interval_ah"] = [
+                    rated_basis * (1 - half),
+                    rated_basis * (1 + half),
+                ]
+        trend = capacity.trend(offset or 0.0)
+        if trend is not None and duration_s:
+            days = duration_s / 86400.0
+            per_day = trend.pop("ah_per_day")
+            low, high = trend.pop("ah_per_day_interval")
+            efc_per_day = efc / days if days > 0 else 0.0
+            trend["ah_per_year"] = 365.25 * per_day
+            trend["ah_per_year_interval"] = [365.25 * low, 365.25 * high]
+            trend["pct_of_rated_per_year"] = 100.0 * 365.25 * per_day / o.rated_capacity_ah
+            if efc_per_day > 0:
+                trend["ah_per_100_efc"] = 100.0 * per_day / efc_per_day
+                trend["ah_per_100_efc_interval"] = [
+                    100.0 * low / efc_per_day,
+                    100.0 * high / efc_per_day,
+                ]
+            else:
+                trend["ah_per_100_efc"] = trend["ah_per_100_efc_interval"] = None
+            out["capacity_trend"] = trend
+        return out
+
+    def _temperature_coverage(self) -> dict[str, Any] | None:
+        """How many cells the temperature data speak for, so that time-at-temperature
+        figures can be read as what was measured, not what every cell saw."""
+        if self.layout is None:
+            return None
+        cells = self._series_cells
+        probes = self.layout["cell_temperatures"]
+        pack_sensor = self.layout["temperature"]
+        extremes = any(name.endswith("temp_c") for name in self.layout["extremes"])
+        if probes >= cells or extremes:
+            covered, note = (
+                cells,
+                (
+                    "every cell has a probe"
+                    if probes >= cells
+                    else "the BMS reports the extreme cell temperatures"
+                ),
+            )
+        else:
+            covered = probes
+            note = (
+                f"{probes} cell probe(s) for {cells} cells"
+                + (" plus a pack sensor" if pack_sensor else "")
+                + ": times at extreme temperature count what the probes saw; unprobed cells "
+                "may have been colder or hotter for longer"
+            )
+        return {
+            "cells": cells,
+            "cell_probes": probes,
+            "pack_sensor": pack_sensor,
+            "cells_covered": covered,
+            "share_covered": covered / cells if cells else None,
+            "note": note,
+        }
 
     def _cycle_histogram(self) -> dict[str, Any]:
         histogram = self.rainflow.histogram
@@ -339,6 +534,12 @@ class Analyzer:
                 "rainflow": self.rainflow.to_state(),
                 "resistance": self.resistance.to_state(),
                 "cells": self.cells.to_state(),
+                "sign": self.sign.to_state(),
+                "chemistry": self.chemistry.to_state(),
+                "cell_capacity": self.cell_capacity.to_state(),
+                "efficiency": self.efficiency.to_state(),
+                "missing_values": dict(self.missing_values),
+                "duplicates_dropped": self.duplicates_dropped,
             }
         )
 
@@ -364,6 +565,13 @@ class Analyzer:
         analyzer.rainflow = RainflowCounter.from_state(state["rainflow"])
         analyzer.resistance = ResistanceTracker.from_state(o, state["resistance"])
         analyzer.cells = CellStats.from_state(o.load_current, o.rest_current, state["cells"])
+        # Parts added after version 1 was written start empty when a version 1 state has none.
+        analyzer.sign = SignEvidence.from_state(state.get("sign"))
+        analyzer.chemistry = ChemistryEvidence.from_state(state.get("chemistry"))
+        analyzer.cell_capacity = CellCapacity.from_state(state.get("cell_capacity"))
+        analyzer.efficiency = EfficiencyTracker.from_state(state.get("efficiency"))
+        analyzer.missing_values = dict(state.get("missing_values", {}))
+        analyzer.duplicates_dropped = int(state.get("duplicates_dropped", 0))
         return analyzer
 
 
@@ -393,4 +601,7 @@ def analyze(columns: Mapping[str, npt.ArrayLike], **options: Any) -> dict[str, A
     """
     if "rated_capacity_ah" not in options:
         raise TypeError("analyze() needs rated_capacity_ah")
-    return Analyzer(**options).feed(columns).report()
+    analyzer = Analyzer(**options).feed(columns)
+    if analyzer.samples == 0:
+        raise ValueError("column 'timestamp': the history has no rows, nothing to analyse")
+    return analyzer.report()

@@ -16,10 +16,18 @@ Three kinds, from most to least reliable:
 
 Each anchor carries a one-sigma SOC uncertainty from the slope of the OCV curve at its voltage
 (see :meth:`bms_core.ocv.OcvCurve.soc_sigma`); the capacity estimate weights pairs with it.
+The voltage uncertainty behind it depends on where the curve comes from. A generic table
+stands for many products: real LFP cells lie 10-30 mV off it around 10 % SOC and up to
+170 mV off at the very bottom (compare the OCV curves of LFP cells from different makers in
+Prada et al., J. Electrochem. Soc. 160 (2013) A616 and Dubarry et al., J. Power Sources 196
+(2011) 10328), so a reading on a generic table gets the larger sigma; a maker's curve passed
+as ``ocv_table`` or the curve the pack taught itself (see :mod:`bms_core.capacity`) the
+smaller one. The full anchor needs no table at all: it is the end of a CV charge.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,13 +42,16 @@ from bms_core.options import AnalysisOptions
 # One-sigma SOC error of a full-charge anchor: the cell is within a fraction of a percent of
 # full when the current has tapered to C/20 at the charge voltage.
 FULL_SIGMA_PCT = 0.5
-# Voltage uncertainty of a rested reading against a generic table: cell-to-cell OCV
-# differences, hysteresis and incomplete relaxation. The top knee relaxes slowest.
+# Voltage uncertainty of a rested reading against the pack's own curve (a maker's table):
+# hysteresis and incomplete relaxation. The top knee relaxes slowest.
 REST_LOW_SIGMA_V, REST_LOW_FLOOR_PCT = 0.015, 0.3
 REST_HIGH_SIGMA_V, REST_HIGH_FLOOR_PCT = 0.030, 0.5
 # Under load the voltage also carries polarisation, and the table's very bottom is the part
-# that differs most between cell types.
-CUTOFF_SIGMA_V, CUTOFF_FLOOR_PCT = 0.050, 1.0
+# that differs most between cell types. The floor: the LFP knee falls from 3.0 V to 2.5 V
+# within about 1 % SOC, so a light-load cut-off sits within +-1 % (95 %) of empty.
+CUTOFF_SIGMA_V, CUTOFF_FLOOR_PCT = 0.050, 0.5
+# Against a generic table, add the spread of real cells around it (one sigma).
+GENERIC_TABLE_SIGMA_V = {"rest_low": 0.030, "rest_high": 0.030, "cutoff": 0.090}
 
 
 @dataclass(frozen=True)
@@ -54,10 +65,14 @@ class Anchor:
     volts: float
     gaps: int  # gaps seen up to this sample; a pair across a gap is not used
     index: int = -1  # sample in the batch from which it applies (-1: before the batch)
+    temp_c: float | None = None  # mean of the hottest and coldest reading at the anchor
+    soc_source: str = "table"  # "charge" (full), "table" (OCV table) or "learned" (own curve)
+    # Every cell's rested voltage (rest anchors only; not kept in the state).
+    cells_v: tuple[float, ...] = ()
 
     def to_state(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["index"]
+        del out["index"], out["cells_v"]
         return out
 
     @classmethod
@@ -76,6 +91,8 @@ class RestPoint:
     lo_cell: int | None
     hi_cell: int | None
     gaps: int
+    temp_c: float | None = None
+    cells_v: tuple[float, ...] = ()
 
 
 @dataclass
@@ -98,6 +115,17 @@ class AnchorDetector:
 
     def __post_init__(self) -> None:
         self._ocv: OcvCurve = self.options.ocv()
+        self._generic = self.options.ocv_table_is_generic
+
+    @property
+    def ocv(self) -> OcvCurve:
+        """The OCV table the anchors are read on."""
+        return self._ocv
+
+    def _sigma_v(self, kind: str, own_curve_sigma_v: float) -> float:
+        if not self._generic:
+            return own_curve_sigma_v
+        return float(np.hypot(own_curve_sigma_v, GENERIC_TABLE_SIGMA_V[kind]))
 
     def detect(
         self, block: Block, counter_ah: npt.NDArray[np.float64], gaps: npt.NDArray[np.int64]
@@ -139,6 +167,8 @@ class AnchorDetector:
                 volts=float(block.v_hi[k]),
                 gaps=int(gaps[k]),
                 index=int(k),
+                temp_c=_temperature_at(block, k),
+                soc_source="charge",
             )
             for k in hits.tolist()
         ]
@@ -160,12 +190,15 @@ class AnchorDetector:
                     time_s=float(block.time_s[k]),
                     ah=float(counter_ah[k]),
                     soc_pct=self._ocv.soc_from_voltage(volts),
-                    sigma_pct=self._ocv.soc_sigma(volts, CUTOFF_SIGMA_V, CUTOFF_FLOOR_PCT),
+                    sigma_pct=self._ocv.soc_sigma(
+                        volts, self._sigma_v("cutoff", CUTOFF_SIGMA_V), CUTOFF_FLOOR_PCT
+                    ),
                     kind="cutoff",
                     cell=block.extreme_cell(k, lowest=True),
                     volts=volts,
                     gaps=int(gaps[k]),
                     index=int(k),
+                    temp_c=_temperature_at(block, k),
                 )
             )
         return anchors
@@ -214,10 +247,14 @@ class AnchorDetector:
         ocv = self._ocv
         if point.v_lo <= ocv.low_knee_v:
             kind, volts, cell = "rest_low", point.v_lo, point.lo_cell
-            sigma = ocv.soc_sigma(volts, REST_LOW_SIGMA_V, REST_LOW_FLOOR_PCT)
+            sigma = ocv.soc_sigma(
+                volts, self._sigma_v("rest_low", REST_LOW_SIGMA_V), REST_LOW_FLOOR_PCT
+            )
         elif point.v_hi >= ocv.high_knee_v:
             kind, volts, cell = "rest_high", point.v_hi, point.hi_cell
-            sigma = ocv.soc_sigma(volts, REST_HIGH_SIGMA_V, REST_HIGH_FLOOR_PCT)
+            sigma = ocv.soc_sigma(
+                volts, self._sigma_v("rest_high", REST_HIGH_SIGMA_V), REST_HIGH_FLOOR_PCT
+            )
         else:
             return None
         return Anchor(
@@ -230,6 +267,8 @@ class AnchorDetector:
             volts=volts,
             gaps=point.gaps,
             index=index,
+            temp_c=point.temp_c,
+            cells_v=point.cells_v,
         )
 
     @staticmethod
@@ -244,6 +283,8 @@ class AnchorDetector:
             lo_cell=block.extreme_cell(k, lowest=True),
             hi_cell=block.extreme_cell(k, lowest=False),
             gaps=int(gaps[k]),
+            temp_c=_temperature_at(block, k),
+            cells_v=tuple(float(c[k]) for c in block.cells),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -265,6 +306,23 @@ class AnchorDetector:
             cutoff_armed=state["cutoff_armed"],
             in_rest=state["in_rest"],
             rest_start_s=state["rest_start_s"],
-            rest_last=None if rest_last is None else RestPoint(**rest_last),
+            rest_last=None
+            if rest_last is None
+            else RestPoint(
+                **{
+                    **rest_last,
+                    "cells_v": tuple(
+                        math.nan if v is None else float(v) for v in rest_last.get("cells_v", ())
+                    ),
+                }
+            ),
             counts=dict(state["counts"]),
         )
+
+
+def _temperature_at(block: Block, k: int) -> float | None:
+    """Mean of the hottest and coldest reading at sample k (None without any reading)."""
+    if block.temp_hi is None or block.temp_lo is None:
+        return None
+    value = 0.5 * (float(block.temp_hi[k]) + float(block.temp_lo[k]))
+    return value if np.isfinite(value) else None

@@ -66,7 +66,8 @@ class Sample:
             v_hi=state["v_hi"],
             temp_hi=temp(state["temp_hi"]),
             temp_lo=temp(state["temp_lo"]),
-            cells=tuple(state["cells"]),
+            # A missing cell reading is NaN, which JSON stores as null.
+            cells=tuple(np.nan if v is None else float(v) for v in state["cells"]),
         )
 
 
@@ -159,8 +160,10 @@ class Block:
         """1-based cell with the lowest (highest) voltage at sample k; None without cells."""
         if not self.cells:
             return None
-        values = [float(c[k]) for c in self.cells]
-        return 1 + int(np.argmin(values) if lowest else np.argmax(values))
+        values = np.array([float(c[k]) for c in self.cells])
+        if np.isnan(values).all():
+            return None
+        return 1 + int(np.nanargmin(values) if lowest else np.nanargmax(values))
 
     def last_samples(self) -> tuple[Sample, ...]:
         """The samples to carry into the next batch."""
@@ -206,9 +209,10 @@ def make_block(
     current = history.current_a.astype(np.float64, copy=False)
     voltage = history.voltage_v.astype(np.float64, copy=False)
     if history.cell_v:
+        # fmin/fmax skip a missing cell reading (NaN); a row missing every cell stays NaN.
         cells = list(history.cell_v)
-        v_lo = across(np.minimum, cells)
-        v_hi = across(np.maximum, cells)
+        v_lo = across(np.fmin, cells)
+        v_hi = across(np.fmax, cells)
     else:
         per_cell = voltage / series_cells
         v_lo = _reported_or(history.extremes.get(MIN_CELL_V), per_cell)

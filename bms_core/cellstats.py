@@ -18,6 +18,10 @@ Per UTC day and per cell the mean deviation from the mean cell is kept under dis
 (current below ``-load_current_a``), at rest and for temperature. A cell that sags under load
 more than at rest, or increasingly so, is weaker than its peers (higher resistance or less
 capacity); what all cells share (temperature, SOC, current) cancels.
+
+Units: mV, degC. Source: cell-to-cell comparison against the pack median as in Dubarry et
+al., J. Power Sources 196 (2011) 10336; robust spread (median absolute deviation x 1.4826)
+after Rousseeuw and Croux, J. Am. Stat. Assoc. 88 (1993) 1273, used by :mod:`bms_core.alerts`.
 """
 
 from __future__ import annotations
@@ -164,6 +168,9 @@ class CellStats:
             self.lowest_share = [0.0] * len(block.cells)
         # Cells as rows: reductions across cells are then whole-row operations (fast).
         volts = np.stack([c[picked] for c in block.cells])
+        complete = np.isfinite(volts.sum(axis=0))  # samples with every cell read
+        if not complete.all():
+            volts = volts[:, complete]
         is_lowest = volts == volts.min(axis=0)
         share = is_lowest / is_lowest.sum(axis=0)
         for k, value in enumerate(share.sum(axis=1).tolist()):
@@ -181,9 +188,14 @@ class CellStats:
             ("rest_dev_mv", "rest_samples", np.abs(current) <= self.rest_current_a),
         )
         # Deviation of each cell from the mean cell: one row per cell, one column per sample.
+        # A sample with a missing reading has no mean cell and is left out of these sums.
         volts = _deviations(block.cells, picked, 1000.0)
         temps = _deviations(block.cell_temps, picked, 1.0)
         temp_ok = np.isfinite(temps.sum(axis=0)) if temps is not None else None
+        if volts is not None:
+            volts_ok = np.isfinite(volts.sum(axis=0))
+            if not volts_ok.all():
+                masks = tuple((a, c, m & volts_ok) for a, c, m in masks)
         n_cells, n_temps = len(block.cells), len(block.cell_temps)
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             record = self._day_record(int(day[a]), n_cells, n_temps)

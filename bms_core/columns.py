@@ -7,10 +7,21 @@ header): ``timestamp`` (ISO 8601 strings, ``datetime64`` or Unix seconds), ``cur
 only sees the extremes (the Pylontech inverter bus carries min/max cell only) may give
 ``min_cell_v``, ``max_cell_v``, ``min_cell_temp_c`` and ``max_cell_temp_c`` instead; they may
 have empty rows. Other columns are ignored, so a collector may add its own.
+
+Real BMS logs are not clean, and the rules for what is not are these. A missing value (NaN,
+an empty CSV field) in an optional or cell column is a gap in that column only: the row is
+kept, the other columns are used, and the report counts the missing values per column.
+``timestamp``, ``current_a`` and ``voltage_v`` carry the integration and may not be missing.
+A row repeated with the same timestamp and identical values (a logger that writes a sample
+twice) is dropped and counted; the same timestamp with different values, or a row earlier
+than the one before it, is an error naming the rows (sort the history first: the order of
+two differing readings cannot be guessed). Numeric timestamps above 1e11 are taken as Unix
+milliseconds (1e11 Unix seconds is the year 5138), detected on the whole column up front.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +69,9 @@ class History:
     cell_temp_c: tuple[FloatArray, ...]
     # Reported extremes, for histories without per-cell columns (NaN where not reported).
     extremes: dict[str, FloatArray]
+    # Missing values (NaN) per optional or cell column, only columns with any.
+    missing: dict[str, int] = dataclasses.field(default_factory=dict)
+    duplicates_dropped: int = 0
 
     def __len__(self) -> int:
         return int(self.time_s.size)
@@ -76,6 +90,42 @@ class History:
             cell_temp_c=tuple(a[start:stop] for a in self.cell_temp_c),
             extremes={name: a[start:stop] for name, a in self.extremes.items()},
         )
+
+    def take(self, rows: npt.NDArray[np.int64]) -> History:
+        """The history restricted to ``rows`` (counts kept as they are)."""
+
+        def part(a: FloatArray | None) -> FloatArray | None:
+            return None if a is None else a[rows]
+
+        return dataclasses.replace(
+            self,
+            time_s=self.time_s[rows],
+            current_a=self.current_a[rows],
+            voltage_v=self.voltage_v[rows],
+            temperature_c=part(self.temperature_c),
+            bms_soc_pct=part(self.bms_soc_pct),
+            cell_v=tuple(a[rows] for a in self.cell_v),
+            cell_temp_c=tuple(a[rows] for a in self.cell_temp_c),
+            extremes={name: a[rows] for name, a in self.extremes.items()},
+        )
+
+    def columns(self) -> dict[str, FloatArray]:
+        """Every column by its history name (timestamp as Unix seconds)."""
+        out: dict[str, FloatArray] = {
+            TIMESTAMP: self.time_s,
+            CURRENT: self.current_a,
+            VOLTAGE: self.voltage_v,
+        }
+        if self.temperature_c is not None:
+            out[TEMPERATURE] = self.temperature_c
+        if self.bms_soc_pct is not None:
+            out[BMS_SOC] = self.bms_soc_pct
+        for k, a in enumerate(self.cell_v):
+            out[cell_voltage_column(k + 1)] = a
+        for k, a in enumerate(self.cell_temp_c):
+            out[cell_temperature_column(k + 1)] = a
+        out.update(self.extremes)
+        return out
 
 
 def _cell_columns(
@@ -118,6 +168,17 @@ def _require_finite(name: str, array: FloatArray) -> None:
         raise ValueError(f"column '{name}': NaN or infinite value at row {row}")
 
 
+def _count_missing(name: str, array: FloatArray) -> int:
+    """NaN values (missing readings) in an optional column; an infinity is an error."""
+    if np.isfinite(array.sum()):
+        return 0
+    infinite = np.isinf(array)
+    if infinite.any():
+        row = int(np.argmax(infinite))
+        raise ValueError(f"column '{name}': infinite value at row {row}")
+    return int(np.isnan(array).sum())
+
+
 def parse_timestamps(values: npt.ArrayLike, name: str = TIMESTAMP) -> npt.NDArray[np.float64]:
     """Unix seconds (UTC) from ISO 8601 strings, ``datetime64`` values or numbers.
 
@@ -128,7 +189,7 @@ def parse_timestamps(values: npt.ArrayLike, name: str = TIMESTAMP) -> npt.NDArra
     if array.ndim != 1:
         raise ValueError(f"column '{name}': must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind in "iuf":
-        return array.astype(np.float64)
+        return _seconds_from_number(array.astype(np.float64), name)
     if array.dtype.kind == "M":
         nanoseconds = array.astype("datetime64[ns]").astype(np.int64)
         if np.isnat(array).any():
@@ -136,10 +197,38 @@ def parse_timestamps(values: npt.ArrayLike, name: str = TIMESTAMP) -> npt.NDArra
         return nanoseconds / 1e9
     text = np.strings.strip(array.astype(str))
     try:
-        return text.astype(np.float64)
+        numbers = text.astype(np.float64)
     except ValueError:
-        pass
-    return _parse_iso(text, name)
+        return _parse_iso(text, name)
+    return _seconds_from_number(numbers, name)
+
+
+# Unix seconds stay below this until the year 5138; Unix milliseconds are above it after 1973.
+MILLISECONDS_ABOVE = 1e11
+# Milliseconds stay below this until the year 5138; larger numbers are micro- or nanoseconds.
+MILLISECONDS_BELOW = 1e14
+
+
+def _seconds_from_number(numbers: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
+    """Unix seconds from numeric timestamps, in seconds or milliseconds (decided per column)."""
+    if numbers.size == 0 or not np.isfinite(numbers.sum()):
+        return numbers  # the finiteness check reports the row
+    low, high = float(numbers.min()), float(numbers.max())
+    if high < MILLISECONDS_ABOVE:
+        return numbers
+    if low >= MILLISECONDS_ABOVE and high < MILLISECONDS_BELOW:
+        return numbers / 1000.0
+    if low >= MILLISECONDS_ABOVE:
+        row = int(np.argmax(numbers >= MILLISECONDS_BELOW))
+        raise ValueError(
+            f"column '{name}': {numbers[row]:.0f} at row {row} is neither Unix seconds nor "
+            "milliseconds (micro- or nanoseconds?): give seconds, milliseconds or ISO 8601"
+        )
+    row = int(np.argmax(numbers >= MILLISECONDS_ABOVE))
+    raise ValueError(
+        f"column '{name}': mixes Unix seconds and milliseconds (row {row} is "
+        f"{numbers[row]:.0f}, row {int(np.argmin(numbers))} is {low:.0f})"
+    )
 
 
 def _parse_iso(text: npt.NDArray[np.str_], name: str) -> npt.NDArray[np.float64]:
@@ -212,31 +301,56 @@ def validate(columns: Mapping[str, npt.ArrayLike]) -> History:
         return array
 
     _require_finite(TIMESTAMP, time_s)
-    if n > 1:
-        steps = np.diff(time_s)
-        if not (steps > 0).all():
-            row = int(np.argmax(~(steps > 0))) + 1
-            raise ValueError(
-                f"column '{TIMESTAMP}': timestamps must be strictly increasing; row {row} is not "
-                f"after row {row - 1}"
-            )
     current = column(CURRENT)
     voltage = column(VOLTAGE)
     _require_finite(CURRENT, current)
     _require_finite(VOLTAGE, voltage)
     cell_v_names = _cell_columns(names, _CELL_VOLTAGE, cell_voltage_column)
     cell_t_names = _cell_columns(names, _CELL_TEMPERATURE, cell_temperature_column)
-    cell_v = tuple(column(name) for name in cell_v_names)
-    for name, array in zip(cell_v_names, cell_v, strict=True):
-        # Cell voltages decide events and anchors, so a hole would silently change them.
-        _require_finite(name, array)
-    return History(
+    history = History(
         time_s=time_s,
         current_a=current,
         voltage_v=voltage,
         temperature_c=column(TEMPERATURE) if TEMPERATURE in columns else None,
         bms_soc_pct=column(BMS_SOC) if BMS_SOC in columns else None,
-        cell_v=cell_v,
+        cell_v=tuple(column(name) for name in cell_v_names),
         cell_temp_c=tuple(column(name) for name in cell_t_names),
         extremes={name: column(name) for name in EXTREME_COLUMNS if name in columns},
     )
+    history = _without_repeated_rows(history)
+    optional = {k: v for k, v in history.columns().items() if k not in REQUIRED_COLUMNS}
+    missing = {name: count for name, a in optional.items() if (count := _count_missing(name, a))}
+    return dataclasses.replace(history, missing=missing)
+
+
+def _without_repeated_rows(history: History) -> History:
+    """Drop rows that repeat the previous row exactly; refuse any other disorder."""
+    if len(history) < 2:
+        return history
+    steps = np.diff(history.time_s)
+    if (steps > 0).all():
+        return history
+    backwards = np.flatnonzero(steps < 0)
+    if backwards.size:
+        row = int(backwards[0]) + 1
+        raise ValueError(
+            f"column '{TIMESTAMP}': rows out of order: row {row} ({format_time(history.time_s[row])})"
+            f" is before row {row - 1} ({format_time(history.time_s[row - 1])}); "
+            f"{backwards.size} row(s) go back in time. Sort the history by timestamp first"
+        )
+    repeated = np.flatnonzero(steps == 0) + 1
+    for name, values in history.columns().items():
+        a, b = values[repeated], values[repeated - 1]
+        differs = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        if differs.any():
+            row = int(repeated[np.argmax(differs)])
+            raise ValueError(
+                f"column '{TIMESTAMP}': rows {row - 1} and {row} have the same time "
+                f"({format_time(history.time_s[row])}) but different '{name}' values "
+                f"({b[np.argmax(differs)]!r} and {a[np.argmax(differs)]!r}): which one is "
+                "right cannot be told; remove one"
+            )
+    keep = np.ones(len(history), dtype=bool)
+    keep[repeated] = False
+    trimmed = history.take(np.flatnonzero(keep))
+    return dataclasses.replace(trimmed, duplicates_dropped=int(repeated.size))

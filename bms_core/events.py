@@ -4,6 +4,11 @@ An excursion starts when the voltage crosses the limit and ends only once it has
 by the hysteresis margin, so a voltage hovering at the limit (noise, a load switching on and
 off) is one event, not many. Without cell columns the caller passes pack voltage divided by
 the number of series cells.
+
+Units: volts per cell. Source: Regulation (EU) 2023/1542 Annex VII point 4 ("number of deep
+discharge events", "overcharge events"), with the cell maker's voltage window as the limits
+(per chemistry, :mod:`bms_core.options`); the hysteresis is the usual Schmitt-trigger rule
+of BMS protection (release a fixed margin inside the limit).
 """
 
 from __future__ import annotations

@@ -41,6 +41,28 @@ GENERIC_LFP_OCV: tuple[tuple[float, float], ...] = (
 )
 
 
+# A typical NMC/graphite cell (NMC 622/811), rested, room temperature, average of the charge and
+# discharge branches: after Chen et al., J. Electrochem. Soc. 167 (2020) 080534 (LG M50 OCV),
+# rounded. Sloped everywhere (about 5-10 mV per % SOC in the middle), unlike LFP.
+GENERIC_NMC_OCV: tuple[tuple[float, float], ...] = (
+    (0.0, 3.00),
+    (2.0, 3.30),
+    (5.0, 3.45),
+    (10.0, 3.55),
+    (15.0, 3.60),
+    (20.0, 3.64),
+    (30.0, 3.70),
+    (40.0, 3.75),
+    (50.0, 3.81),
+    (60.0, 3.88),
+    (70.0, 3.96),
+    (80.0, 4.03),
+    (90.0, 4.10),
+    (95.0, 4.14),
+    (100.0, 4.19),
+)
+
+
 @dataclass(frozen=True)
 class OcvCurve:
     """Rested voltage <-> SOC on the knees of an LFP curve, with the precision of each reading."""

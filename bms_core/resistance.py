@@ -15,6 +15,13 @@ well (the Arrhenius form, with its slope fitted from the data rather than assume
 coefficient is then the drift at constant temperature. Comparing each cell with the median
 cell of the same day cancels what all cells share (temperature, SOC, current); that ratio
 drives the alerts. ``resistance_temp_band_c`` can restrict the steps to a temperature band.
+
+Units: milliohm; temperatures in degC (kelvin inside the Arrhenius fit). Source: the
+current-step (pulse) DC resistance of IEC 61960-3 sec. 7.8 / IEC 62620 sec. 6.6 (R = dV/dI
+at a step, read at a fixed short time) and the HPPC test of the FreedomCAR Battery Test
+Manual (INL/EXT-07-12536, 2008), applied to the steps a home battery makes anyway; the
+Arrhenius temperature dependence after Waag et al., J. Power Sources 242 (2013) 548. The
+value at 25 degC is in :mod:`bms_core.performance`.
 """
 
 from __future__ import annotations
@@ -77,12 +84,52 @@ def drift_per_30_days(
     return math.expm1(30.0 * slope), use_temperature
 
 
+# A fitted activation temperature B (K) outside this range is noise, not Arrhenius.
+PLAUSIBLE_B_K = (500.0, 8000.0)
+
+
+def arrhenius_b(days: list[DailyResistance]) -> float | None:
+    """B (K) of R = R0 exp(B / T) fitted with a time trend, or None without the evidence.
+
+    The same least-squares fit as :func:`drift_per_30_days` (ln R against time and 1/T); the
+    1/T coefficient is B. Needs enough days spanning at least a few kelvin.
+    """
+    rows = [d for d in days if d.temp_c is not None and d.pack_mohm > 0]
+    if len(rows) < MIN_DAYS_WITH_TEMPERATURE:
+        return None
+    temps = np.array([d.temp_c for d in rows], dtype=np.float64)
+    if float(np.ptp(temps)) < MIN_TEMPERATURE_SPAN_K:
+        return None
+    x = np.array([d.day for d in rows], dtype=np.float64)
+    y = np.log([d.pack_mohm for d in rows])
+    inverse_t = 1.0 / (temps + KELVIN)
+    design = np.column_stack((np.ones_like(x), x - x.mean(), inverse_t - inverse_t.mean()))
+    b_k = float(np.linalg.lstsq(design, y, rcond=None)[0][2])
+    return b_k if PLAUSIBLE_B_K[0] <= b_k <= PLAUSIBLE_B_K[1] else None
+
+
 def _relative_to_median(cells: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Each day's cell values over that day's median cell; days without a positive median
     (no voltage response at all) are left out."""
+    cells = cells[np.isfinite(cells).all(axis=1)]
     median = np.median(cells, axis=1, keepdims=True)
     usable = median[:, 0] > 0
     return cells[usable] / median[usable]
+
+
+def _nanmedian_columns(values: npt.NDArray[np.float64]) -> list[float]:
+    """Median of each column over its finite values (NaN where a column has none)."""
+    return [_median_or_nan(values[:, k].tolist()) for k in range(values.shape[1])]
+
+
+def _nan_if_none(value: float | None) -> float:
+    """JSON stores NaN (a missing reading) as null."""
+    return math.nan if value is None else float(value)
+
+
+def _median_or_nan(values: list[float]) -> float:
+    finite = np.asarray(values)[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else math.nan
 
 
 @dataclass
@@ -174,7 +221,8 @@ class ResistanceTracker:
             day=self.day,
             steps=len(self.pack_steps),
             pack_mohm=float(np.median(self.pack_steps)),
-            cells_mohm=[float(np.median(c)) for c in self.cell_steps],
+            # A cell reading missing at a step leaves that step out for that cell only.
+            cells_mohm=[_median_or_nan(c) for c in self.cell_steps],
             temp_c=float(np.median(finite)) if finite.size else None,
         )
 
@@ -209,7 +257,7 @@ class ResistanceTracker:
         out["temperature_c"] = float(np.median(recent_temps)) if recent_temps else None
         cells = np.array([d.cells_mohm for d in recent])
         if cells.size:
-            out["cells"] = np.median(cells, axis=0).tolist()
+            out["cells"] = _nanmedian_columns(cells)
             ratio = _relative_to_median(cells)
             if ratio.size:
                 out["cells_relative_to_median"] = np.median(ratio, axis=0).tolist()
@@ -239,7 +287,8 @@ class ResistanceTracker:
         days = [d for d in days if d.day > days[-1].day - window_days]
         if len(days) < MIN_TREND_DAYS:
             return None
-        days = [d for d in days if np.median(d.cells_mohm) > 0]
+        # A day with a cell missing every step has no ratio for that cell: left out.
+        days = [d for d in days if np.isfinite(d.cells_mohm).all() and np.median(d.cells_mohm) > 0]
         if len(days) < MIN_TREND_DAYS:
             return None
         x = np.array([d.day for d in days], dtype=np.float64)
@@ -267,9 +316,12 @@ class ResistanceTracker:
             options=options,
             day=state["day"],
             pack_steps=list(state["pack_steps"]),
-            cell_steps=[list(c) for c in state["cell_steps"]],
-            temp_steps=[math.nan if v is None else float(v) for v in state["temp_steps"]],
-            days=[DailyResistance(**d) for d in state["days"]],
+            cell_steps=[[_nan_if_none(v) for v in c] for c in state["cell_steps"]],
+            temp_steps=[_nan_if_none(v) for v in state["temp_steps"]],
+            days=[
+                DailyResistance(**{**d, "cells_mohm": [_nan_if_none(v) for v in d["cells_mohm"]]})
+                for d in state["days"]
+            ],
             steps_found=state["steps_found"],
             steps_used=state["steps_used"],
         )

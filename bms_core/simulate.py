@@ -12,9 +12,16 @@ and self-heating. One weak cell (unless ``weak_cell=None``) loses capacity and g
 resistance over the first weeks. The pack is top-balanced: every full charge brings each cell
 to 100 %, so the weak cell is the one that empties first and limits the pack.
 
-The sensors add noise, quantisation and a small current offset; the BMS reports its own
-coulomb-counted SOC (nominal capacity, reset at full charge), which drifts. Samples are
-jittered and a few gaps are cut out.
+The sensors add noise, quantisation and a small current offset (and, on request, a gain
+error); the BMS reports its own coulomb-counted SOC (nominal capacity, reset at full charge),
+which drifts. Samples are jittered and a few gaps are cut out.
+
+On request the simulation also has what field data have and the analysis must cope with: a
+self-discharge (a leakage current inside the cells that the current sensor does not see), a
+cell OCV curve lying lower at low SOC than the analysis's generic table (``ocv_low_shift_v``,
+the worst case of real LFP cells), an NMC pack (``chemistry="NMC"``: its own sloped OCV curve,
+4.2 V charge, 3.2 V soft cut-off), and the truth of what the analysis estimates beyond
+capacity: the round-trip energy efficiency between full charges and the self-discharge rate.
 
 The inverter and BMS decisions (charge, CV taper, holds, protection) run in a loop over
 30-second control steps; everything per sample is computed vectorised, one day at a time.
@@ -38,9 +45,6 @@ from bms_core.latch import latch, onsets
 FloatArray = npt.NDArray[np.float64]
 
 CONTROL_S = 30.0
-# The simulated BMS stops the discharge when its lowest cell sags to this under load (a
-# backup-mode inverter ignores it and runs on to the 2.5 V hard protection).
-SOFT_CUTOFF_V = 2.85
 STEPS_PER_DAY = int(86400 / CONTROL_S)
 SECONDS_PER_DAY = 86400.0
 KELVIN = 273.15
@@ -49,22 +53,36 @@ KELVIN = 273.15
 # (an excursion, a gap, charging), so that truth and report measure the same thing.
 TRUTH_GAP_LIMIT_S = 300.0
 TRUTH_HYSTERESIS_V = 0.1
-TRUTH_MIN_CELL_V = 2.5
-TRUTH_MAX_CELL_V = 3.65
 TRUTH_LOW_TEMP_C = 0.0
 TRUTH_HIGH_TEMP_C = 45.0
 
 
-def cell_ocv(soc: npt.ArrayLike) -> FloatArray:
-    """Open-circuit voltage of the simulated cell (a different LFP curve from the analysis's)."""
+def cell_ocv(soc: npt.ArrayLike, chemistry: str = "LFP", low_shift_v: float = 0.0) -> FloatArray:
+    """Open-circuit voltage of the simulated cell (a different curve from the analysis's table).
+
+    ``low_shift_v`` lowers the curve towards empty (by the full amount at 0 %, a third of it
+    at 15 %, nothing on the plateau), as cells of other makers lie below a generic table.
+    """
     s = np.asarray(soc, dtype=np.float64)
+    if chemistry == "NMC":
+        # Fitted to an NMC/graphite curve 10-25 mV off the analysis's NMC table.
+        return 3.5326 + 0.4242 * s + 0.2505 * s**2 - 0.0118 * s**3 - 0.5214 * np.exp(-s / 0.03)
     return (
         3.265
         + 0.072 * s
         - 0.40 * np.exp(-s / 0.012)
         - 0.24 * np.exp(-s / 0.055)
         + 0.16 * np.exp((s - 1.0) / 0.021)
+        - low_shift_v * np.exp(-np.clip(s, 0.0, None) / 0.14)
     )
+
+
+# Per chemistry: the simulated BMS's soft cut-off under load, its hard protection, the charge
+# voltage a cell overshoots to at worst, and the analysis's event limits used by the truth.
+SIM_CHEMISTRY = {
+    "LFP": {"soft_cutoff_v": 2.85, "protection_v": 2.5, "min_cell_v": 2.5, "max_cell_v": 3.65},
+    "NMC": {"soft_cutoff_v": 3.2, "protection_v": 2.9, "min_cell_v": 2.5, "max_cell_v": 4.25},
+}
 
 
 def _hysteresis_v(soc: FloatArray) -> FloatArray:
@@ -89,7 +107,7 @@ class _Pack:
     capacity0_ah: FloatArray
     r0_ohm: FloatArray
     temp_offset_c: FloatArray
-    weak: int | None  # 0-based
+    weak: tuple[int, ...]  # 0-based
     weak_capacity_loss: float = 0.08
     weak_capacity_tau_d: float = 20.0
     weak_resistance_rise: float = 0.8
@@ -103,15 +121,15 @@ class _Pack:
         healthy = self.capacity0_ah * (
             1.0 - self.calendar_fade_per_day * day - self.cycle_fade_per_efc * efc
         )
-        if self.weak is not None:
-            loss = self.weak_capacity_loss * (1.0 - math.exp(-day / self.weak_capacity_tau_d))
-            healthy[self.weak] *= 1.0 - loss
+        loss = self.weak_capacity_loss * (1.0 - math.exp(-day / self.weak_capacity_tau_d))
+        for weak in self.weak:
+            healthy[weak] *= 1.0 - loss
         return healthy
 
     def resistance_growth(self, day: float) -> FloatArray:
         growth = np.full(self.r0_ohm.size, 1.0 + self.resistance_growth_per_day * day)
-        if self.weak is not None:
-            growth[self.weak] *= 1.0 + self.weak_resistance_rise * (
+        for weak in self.weak:
+            growth[weak] *= 1.0 + self.weak_resistance_rise * (
                 1.0 - math.exp(-day / self.weak_resistance_tau_d)
             )
         return growth
@@ -148,12 +166,19 @@ class SimulationSettings:
     cells: int = 16
     capacity_ah: float = 100.0
     start: str = "2024-01-08T00:00:00Z"
-    weak_cell: int | None | Literal["random"] = "random"
+    weak_cell: int | tuple[int, ...] | None | Literal["random"] = "random"
+    weak_resistance_rise: float = 0.8  # relative; 0: the weak cell(s) lose capacity only
     gaps: bool = True
     min_soc_pct: float = 10.0
     force_full_days: float = 10.0
     current_offset_a: float | None = None  # default drawn: about 0.08 % of 1 C
     harmful_events: bool = True  # backup nights down to the protection, charge overshoots
+    chemistry: str = "LFP"
+    current_gain: float = 1.0  # the sensor reads current_gain x the true current (+ offset)
+    self_discharge_pct_month: float = 0.0  # leakage inside the cells, unseen by the sensor
+    ocv_low_shift_v: float = 0.0
+    capacity_spread: float = 0.004  # relative cell-to-cell capacity sigma
+    resistance_spread: float = 0.05  # relative cell-to-cell resistance sigma
 
 
 class _Simulator:
@@ -168,18 +193,24 @@ class _Simulator:
         cap = settings.capacity_ah
         weak = settings.weak_cell
         if weak == "random":
-            weak_index: int | None = int(self.rng.integers(n))
+            weak_index: tuple[int, ...] = (int(self.rng.integers(n)),)
         elif weak is None:
-            weak_index = None
+            weak_index = ()
         else:
-            if not 1 <= weak <= n:
+            cells = (weak,) if isinstance(weak, int) else tuple(weak)
+            if not all(1 <= w <= n for w in cells):
                 raise ValueError(f"weak_cell: between 1 and {n}")
-            weak_index = weak - 1
+            weak_index = tuple(w - 1 for w in cells)
+        if settings.chemistry not in SIM_CHEMISTRY:
+            raise ValueError(f"chemistry: one of {', '.join(SIM_CHEMISTRY)}")
+        self.limits = SIM_CHEMISTRY[settings.chemistry]
+        self.leak_a = cap * settings.self_discharge_pct_month / 100.0 / (30.0 * 24.0)
         self.pack = _Pack(
-            capacity0_ah=cap * (1.01 + 0.004 * self.rng.standard_normal(n)),
-            r0_ohm=(0.045 / cap) * (1.0 + 0.05 * self.rng.standard_normal(n)),
+            capacity0_ah=cap * (1.01 + settings.capacity_spread * self.rng.standard_normal(n)),
+            r0_ohm=(0.045 / cap) * (1.0 + settings.resistance_spread * self.rng.standard_normal(n)),
             temp_offset_c=0.8 * self.rng.standard_normal(n),
             weak=weak_index,
+            weak_resistance_rise=settings.weak_resistance_rise,
         )
         self.offset_a = (
             settings.current_offset_a
@@ -300,6 +331,7 @@ class _Simulator:
                 deficit[m] = d
                 bms[m] = bms_soc
                 d -= (efficiency * i if i > 0 else i) * h
+                d += self.leak_a * h
                 bms_soc = min(100.0, max(0.0, bms_soc + 100.0 * (i + self.offset_a) * h / c_rate))
                 if i < 0:
                     efc -= i * h / c_rate
@@ -317,12 +349,12 @@ class _Simulator:
                     hold_empty = True
                 soc_weak = 1.0 - d / q_weak
                 if i < 0 and soc_weak < 0.03:
-                    loaded_v = float(cell_ocv(soc_weak)) + i * r_weak
-                    if loaded_v < SOFT_CUTOFF_V and not (backup and night):
+                    loaded_v = float(self._ocv(soc_weak)) + i * r_weak
+                    if loaded_v < self.limits["soft_cutoff_v"] and not (backup and night):
                         # The BMS asks the inverter to stop and recalibrates its SOC.
                         hold_empty = True
                         bms_soc = min(bms_soc, s.min_soc_pct)
-                    if loaded_v < 2.5 or soc_weak < -0.004:
+                    if loaded_v < self.limits["protection_v"] or soc_weak < -0.004:
                         tripped = True  # BMS low-voltage protection
                         control.trips += 1
                 if i > 0:
@@ -334,6 +366,9 @@ class _Simulator:
                     hold_full = False
                 d = max(d, 0.0)
         return control
+
+    def _ocv(self, soc: npt.ArrayLike) -> FloatArray:
+        return cell_ocv(soc, self.s.chemistry, self.s.ocv_low_shift_v)
 
     # Samples, one day at a time
 
@@ -401,7 +436,7 @@ class _Simulator:
         into = t - (plan.start_s + m * CONTROL_S)
         current = step_current[m]
         stored = np.where(current > 0, 0.998 * current, current)
-        deficit = c.deficit_ah[first + m] - stored * into / 3600.0
+        deficit = c.deficit_ah[first + m] - stored * into / 3600.0 + self.leak_a * into / 3600.0
         soc = 1.0 - deficit[:, None] / capacity[None, :]
         signs = np.sign(step_current)
         nonzero = signs != 0
@@ -418,7 +453,7 @@ class _Simulator:
         over = c.overshoot_cell[first + m]
         rows = np.flatnonzero(over >= 0)
         bump[rows, over[rows]] = 0.22
-        cell_v = cell_ocv(soc) + hysteresis + current[:, None] * step_r0[m] + pol1 + pol2 + bump
+        cell_v = self._ocv(soc) + hysteresis + current[:, None] * step_r0[m] + pol1 + pol2 + bump
         pack_v = cell_v.sum(axis=1) + current * pack.interconnect_ohm
         cell_t = step_temp[m] + 0.0
 
@@ -426,7 +461,11 @@ class _Simulator:
         measured: dict[str, FloatArray] = {
             "timestamp": t,
             "current_a": np.round(
-                (current + self.offset_a + 0.15 * (s.capacity_ah / 100.0) * rng.standard_normal(n))
+                (
+                    s.current_gain * current
+                    + self.offset_a
+                    + 0.15 * (s.capacity_ah / 100.0) * rng.standard_normal(n)
+                )
                 / 0.1
             )
             * 0.1,
@@ -490,6 +529,20 @@ class _Simulator:
         charging = start > 0.01 * s.capacity_ah
         minutes = covered / 60.0
         full_times = (self.t0 + (np.flatnonzero(c.full_end) + 1) * CONTROL_S).tolist()
+        efficiency = None
+        if len(full_times) >= 2:
+            # Terminal energy out over energy in between the first and the last full charge:
+            # the same state at both ends, so the ratio is the round-trip efficiency.
+            inside = (t > full_times[0]) & (t <= full_times[-1])
+            e_in = float(charge_wh[inside].sum())
+            e_out = float(-discharge_wh[inside].sum())
+            efficiency = {
+                "from": full_times[0],
+                "to": full_times[-1],
+                "energy_in_kwh": e_in / 1000.0,
+                "energy_out_kwh": e_out / 1000.0,
+                "pct": 100.0 * e_out / e_in if e_in > 0 else None,
+            }
         return {
             "settings": {
                 "days": s.days,
@@ -500,7 +553,8 @@ class _Simulator:
                 "start": s.start,
                 "min_soc_pct": s.min_soc_pct,
             },
-            "weak_cell": None if pack.weak is None else pack.weak + 1,
+            "weak_cell": pack.weak[0] + 1 if len(pack.weak) == 1 else None,
+            "weak_cells": [w + 1 for w in pack.weak],
             "capacity_ah": {
                 "pack": float(capacity_end.min()),
                 "cells": capacity_end.tolist(),
@@ -530,8 +584,8 @@ class _Simulator:
             },
             "missing_s": missing,
             "events": {
-                "deep_discharge": excursions(true["v_lo"], True, TRUTH_MIN_CELL_V),
-                "overvoltage": excursions(true["v_hi"], False, TRUTH_MAX_CELL_V),
+                "deep_discharge": excursions(true["v_lo"], True, self.limits["min_cell_v"]),
+                "overvoltage": excursions(true["v_hi"], False, self.limits["max_cell_v"]),
                 "bms_protection_trips": c.trips,
                 "backup_nights": c.backup_nights,
             },
@@ -540,6 +594,10 @@ class _Simulator:
             "time_charging_above_high_temp_min": float(minutes[hot & charging].sum()),
             "time_charging_below_low_temp_min": float(minutes[cold & charging].sum()),
             "full_charges": len(full_times),
+            "round_trip_efficiency": efficiency,
+            "self_discharge_pct_month": s.self_discharge_pct_month,
+            "chemistry": s.chemistry,
+            "current_gain": s.current_gain,
             "soc_pct_end": 100.0 * float(true["pack_soc"][-1]),
             "samples": int(t.size),
         }
@@ -594,16 +652,26 @@ def simulate_history(
     cells: int = 16,
     capacity_ah: float = 100.0,
     start: str = "2024-01-08T00:00:00Z",
-    weak_cell: int | None | Literal["random"] = "random",
+    weak_cell: int | tuple[int, ...] | None | Literal["random"] = "random",
     gaps: bool = True,
     current_offset_a: float | None = None,
     harmful_events: bool = True,
+    chemistry: str = "LFP",
+    current_gain: float = 1.0,
+    self_discharge_pct_month: float = 0.0,
+    ocv_low_shift_v: float = 0.0,
+    capacity_spread: float = 0.004,
+    resistance_spread: float = 0.05,
+    min_soc_pct: float = 10.0,
+    weak_resistance_rise: float = 0.8,
 ) -> tuple[dict[str, FloatArray], dict[str, Any]]:
     """A simulated history (columns as :func:`bms_core.read_csv` returns them) and its truth.
 
-    ``weak_cell``: "random" (one weakening cell chosen by the seed), a 1-based cell, or None
+    ``weak_cell``: "random" (one weakening cell chosen by the seed), a 1-based cell, a tuple
+    of them, or None
     for a healthy pack. ``harmful_events=False`` leaves out the abuse: no backup nights run
-    down to the BMS protection and no cell overshooting at the end of a charge.
+    down to the BMS protection and no cell overshooting at the end of a charge. The other
+    options are those of :class:`SimulationSettings` (see the module docstring).
     """
     settings = SimulationSettings(
         days=days,
@@ -616,6 +684,14 @@ def simulate_history(
         gaps=gaps,
         current_offset_a=current_offset_a,
         harmful_events=harmful_events,
+        chemistry=chemistry,
+        current_gain=current_gain,
+        self_discharge_pct_month=self_discharge_pct_month,
+        ocv_low_shift_v=ocv_low_shift_v,
+        capacity_spread=capacity_spread,
+        resistance_spread=resistance_spread,
+        min_soc_pct=min_soc_pct,
+        weak_resistance_rise=weak_resistance_rise,
     )
     simulator = _Simulator(settings)
     measured_days, true_days = [], []

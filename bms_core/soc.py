@@ -4,6 +4,11 @@ SOC(t) = SOC at the latest anchor + 100 * (counted Ah since then - offset * hour
 / capacity, with the capacity estimate and offset known at that anchor (rated capacity and
 no offset before there are any). The BMS's own ``soc_pct`` is never taken as truth: at most
 its first value starts the count before the first anchor, and the report says so.
+
+Units: SOC in % of the capacity in use, charge in Ah, time in h. Source: coulomb counting
+with OCV-based resets (Plett, *Battery Management Systems* vol. 1, 2015, sec. 1.9 and 2.2;
+Ng et al., Appl. Energy 86 (2009) 1506), the reset points being the anchors of
+:mod:`bms_core.anchors`.
 """
 
 from __future__ import annotations

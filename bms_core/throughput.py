@@ -10,6 +10,10 @@ above the dead band, i.e. charging).
 The same pass keeps a net coulomb counter (all current, no dead band) that the SOC and
 capacity estimates read. It is a running sum in sample order with the previous batch's value
 carried in, so it is bit-for-bit the same however the history is cut into batches.
+
+Units: Ah, Wh, seconds. Source: Regulation (EU) 2023/1542 Annex VII point 4 (energy and
+capacity throughput, time in extreme temperatures); the trapezoidal rule with the exact
+zero-crossing split (:mod:`bms_core.integrate`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bms_core.block import Block
-from bms_core.integrate import split_totals
+from bms_core.integrate import positive_time, split_totals, split_trapezoid
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -102,6 +106,48 @@ class Throughput:
         low = float(np.fmin.reduce(block.temp_lo))
         if not math.isnan(low):
             self.temp_min_c = low if self.temp_min_c is None else min(self.temp_min_c, low)
+
+    TOTALS = (
+        "charge_ah",
+        "discharge_ah",
+        "charge_wh",
+        "discharge_wh",
+        "charging_h",
+        "discharging_h",
+    )
+
+    def totals(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.TOTALS}
+
+    def totals_at(
+        self, block: Block, indices: list[int], before: dict[str, float]
+    ) -> list[dict[str, float]]:
+        """The running totals at samples of a block, given the totals before it.
+
+        The same integration as :meth:`update`, interval by interval (only for the few blocks
+        that need it: those with a full charge in them).
+        """
+        width_h = np.where(block.integrated, block.dt_s, 0.0) / SECONDS_PER_HOUR
+        current = block.current_a
+        current_start = block.shifted(current, "current_a")
+        counted = np.where(np.abs(current) < self.dead_band_a, 0.0, current)
+        counted_start = np.where(np.abs(current_start) < self.dead_band_a, 0.0, current_start)
+        charge, discharge = split_trapezoid(counted_start, counted, width_h)
+        power = block.voltage_v * counted
+        power_start = block.shifted(block.voltage_v, "voltage_v") * counted_start
+        charge_wh, discharge_wh = split_trapezoid(power_start, power, width_h)
+        charging_h, discharging_h = positive_time(counted_start, counted, width_h)
+        running = {
+            "charge_ah": np.cumsum(charge),
+            "discharge_ah": -np.cumsum(discharge),
+            "charge_wh": np.cumsum(charge_wh),
+            "discharge_wh": -np.cumsum(discharge_wh),
+            "charging_h": np.cumsum(charging_h),
+            "discharging_h": np.cumsum(discharging_h),
+        }
+        return [
+            {name: before[name] + float(running[name][k]) for name in self.TOTALS} for k in indices
+        ]
 
     def corrected(self, offset_a: float) -> dict[str, float]:
         """Totals with a current-sensor offset removed from every counted (charging or

@@ -182,6 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.getenv("ANON_THROTTLE_RATE", "120/minute"),
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
+        # Passwords and claim codes tried, per client address (passport.throttling).
+        "credentials": os.getenv("CREDENTIALS_THROTTLE_RATE", "30/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -201,6 +203,10 @@ SPECTACULAR_SETTINGS = {
     # PATCH bodies are checked like any other (their `data` and `reason` are required); a
     # separate "Patched..." component would document every field as optional.
     "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "passport.api.schema.strings_without_nul",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "BatteryStatusEnum": "passport.vocabulary.BatteryStatus",

@@ -60,7 +60,7 @@ class IdentifierPrefixForm(forms.ModelForm):
         fields = ["scheme", "prefix"]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         scheme, prefix = cleaned.get("scheme"), cleaned.get("prefix")
         if scheme and prefix:
             text, errors = prefix_clean(scheme, prefix)
@@ -126,8 +126,8 @@ class MembershipAdmin(admin.ModelAdmin):
 class ModelVersionInline(admin.TabularInline):
     model = Version
     fk_name = "model"
-    fields = ["seq", "created_at", "author", "reason", "hash"]
-    readonly_fields = fields
+    readonly_fields = ("seq", "created_at", "author", "reason", "hash")
+    fields = list(readonly_fields)
     extra = 0
     can_delete = False
     show_change_link = True
@@ -152,8 +152,8 @@ class BatteryModelAdmin(ReadOnlyAdmin):
 
 class PassportInline(admin.TabularInline):
     model = Passport
-    fields = ["passport_id", "state", "created_at", "ceased_at"]
-    readonly_fields = fields
+    readonly_fields = ("passport_id", "state", "created_at", "ceased_at")
+    fields = list(readonly_fields)
     extra = 0
     can_delete = False
     show_change_link = True

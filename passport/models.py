@@ -290,7 +290,7 @@ class Version(models.Model):
 
     @property
     def subject_label(self) -> str:
-        if self.passport_id is not None:
+        if self.passport is not None:
             return f"passport {self.passport.passport_id}"
         return f"battery model {self.model_id}"
 

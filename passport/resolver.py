@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import escape_uri_path
@@ -57,7 +57,7 @@ FORMATS = {"html": HTML, "json": JSON}
 READ_ONLY = ["get", "head", "options"]
 READ_WRITE = [*READ_ONLY, "patch"]
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def wants_page(request: HttpRequest, *, default: str) -> bool:
@@ -78,7 +78,7 @@ def negotiated(*, api: View, page: View, default: str, documented: bool = True) 
     With `documented`, the OpenAPI schema describes the address by its API view (drf-spectacular
     finds API views by their `cls` and `initkwargs`)."""
 
-    def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         side = page if wants_page(request, default=default) else api
         response = side(request, *args, **kwargs)
         patch_vary_headers(response, ("Accept",))
@@ -194,14 +194,14 @@ def digital_link_address(lookup: PassportLookup) -> View:
     passport_view = passport_address(lookup, default=HTML)
 
     @throttled
-    def linked(request: HttpRequest, **url_arguments: Any) -> HttpResponse:
+    def linked(request: HttpRequest, **url_arguments: Any) -> HttpResponseBase:
         try:
             passport, _ = lookup(**url_arguments)
             anchor = absolute(digital_link_path(passport.battery.gtin or url_arguments["gtin"],
                                                 passport.battery.serial or url_arguments["serial"]))
             links = list(battery_links(passport))
             if wants_linkset(request):
-                response: HttpResponse = JsonResponse(linkset(anchor, links), content_type=LINKSET)
+                response: HttpResponseBase = JsonResponse(linkset(anchor, links), content_type=LINKSET)
             else:
                 response = redirect_to_link(request, links)
         except PassportError as error:
@@ -209,7 +209,7 @@ def digital_link_address(lookup: PassportLookup) -> View:
         patch_vary_headers(response, ("Accept",))
         return response
 
-    def resolve(request: HttpRequest, **url_arguments: Any) -> HttpResponse:
+    def resolve(request: HttpRequest, **url_arguments: Any) -> HttpResponseBase:
         requested = request.GET.get(LINK_TYPE_PARAM)
         in_place = requested is None or link_type_term(requested) == PASSPORT_LINK_TYPE
         if in_place and not wants_linkset(request):

@@ -195,7 +195,7 @@ def organisation_list(*, kind: str | None = None, name_contains: str | None = No
     return organisations
 
 
-def organisation_get(*, organisation_id: int) -> Organisation:
+def organisation_get(*, organisation_id: int | str) -> Organisation:
     try:
         return Organisation.objects.get(pk=organisation_id)
     except (Organisation.DoesNotExist, ValueError, TypeError) as error:
@@ -235,8 +235,10 @@ def access_log_list(*, battery: Battery | None = None, user: Any = None) -> Quer
     return logs.order_by("-at")
 
 
-def handover_list(*, organisation: Organisation, state: str | None = None) -> QuerySet[Handover]:
-    """The hand-overs `organisation` offered or was offered, newest first."""
+def handover_list(*, organisation: Organisation | None, state: str | None = None) -> QuerySet[Handover]:
+    """The hand-overs `organisation` offered or was offered, newest first (none without one)."""
+    if organisation is None:
+        return Handover.objects.none()
     handovers = Handover.objects.select_related(
         "battery", "from_operator", "to_operator", "model", "passport"
     ).filter(Q(from_operator=organisation) | Q(to_operator=organisation))

@@ -10,6 +10,7 @@ from django.urls import include, path, re_path
 
 from passport import lookups
 from passport.pages import home, manufacturer, owners, regulator, service
+from passport.pages.common import credentials_guarded
 from passport.resolver import HTML, digital_link_address, passport_address
 
 # GS1 Digital Link (GS1 DL 1.2): GTIN-8/12/13/14, optional AI 10 (batch/lot), AI 21 (serial).
@@ -18,7 +19,7 @@ GTIN = r"(?P<gtin>(?:\d{8}|\d{12,14}))"
 urlpatterns = [
     path("", home.home, name="home"),
     path("api/v1/", include("passport.api.urls")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", credentials_guarded(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("passports/<str:passport_id>", passport_address(lookups.PASSPORT, default=HTML, documented=False), name="passport-page"),
     path("batteries/<path:identifier>", passport_address(lookups.BATTERY, default=HTML, documented=False), name="battery-page"),

@@ -24,6 +24,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+@pytest.mark.slow
 def test_deploy_check_is_clean_with_debug_off() -> None:
     result = run_manage(
         "check",
@@ -36,6 +37,7 @@ def test_deploy_check_is_clean_with_debug_off() -> None:
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_secret_key_is_required_with_debug_off() -> None:
     result = run_manage("check", env={"DEBUG": "0", "SECRET_KEY": ""})
     assert result.returncode != 0

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -55,6 +56,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # Django's own ceiling on request bodies (DATA_UPLOAD_MAX_MEMORY_SIZE), hit while DRF
         # reads a JSON or form body: the client should send less, not something else.
         exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    elif isinstance(exc, TooManyFieldsSent):
+        # Django's ceiling on form fields (DATA_UPLOAD_MAX_NUMBER_FIELDS), which it would answer
+        # with its HTML 400 page.
+        exc = ParseError(f"The form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

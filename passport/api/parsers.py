@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import BaseParser, get_encoding
+from rest_framework.parsers import BaseParser
 
 # The deepest legitimate body, a bulk request of structured attribute values, is under ten levels.
 MAX_JSON_DEPTH = 32
@@ -73,6 +75,11 @@ class JSONParser(parsers.JSONParser):
         return json_loads(text)
 
 
+def get_encoding(parser_context: dict[str, Any]) -> str:
+    """The body's charset as DRF determined it, UTF-8 (DEFAULT_CHARSET) otherwise."""
+    return str(parser_context.get("encoding", settings.DEFAULT_CHARSET))
+
+
 def json_loads(text: str) -> Any:
     """The JSON value of `text`; ParseError (400) when it is not JSON or nests too deeply."""
     try:
@@ -92,6 +99,7 @@ def json_depth(value: Any) -> int:
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

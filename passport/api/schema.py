@@ -88,3 +88,23 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
         **{a.key: attribute_schema(a) for a in ATTRIBUTES},
     },
 }
+
+
+# Text may hold any character but NUL: PostgreSQL stores none, so every text input refuses it.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def strings_without_nul(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: say of every free text in the schema (a string
+    without a format, an enumeration or a pattern of its own) that it holds no NUL character, as
+    the API's checks refuse it."""
+    pending: list[Any] = [result]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            if node.get("type") == "string" and not {"format", "enum", "pattern"} & node.keys():
+                node["pattern"] = NO_NUL_PATTERN
+            pending.extend(node.values())
+    return result

@@ -127,7 +127,7 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
-    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")
+    data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")  # type: ignore[assignment]  # the body key, not Serializer.data
     gtins = serializers.ListField(
         child=serializers.CharField(max_length=14), required=False, max_length=1000,
         help_text="GTINs naming this model, under your GS1 company prefix (else bound at first registration).",
@@ -135,7 +135,7 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
-    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
     gtins = serializers.ListField(
         child=serializers.CharField(max_length=14), required=False, max_length=1000,
@@ -149,7 +149,7 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
-    data = ModelDataField()
+    data = ModelDataField()  # type: ignore[assignment]  # the body key, not Serializer.data
     gtins = serializers.SerializerMethodField(help_text="The GTINs naming this model.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -193,7 +193,7 @@ class BulkRegisterOutputSerializer(serializers.Serializer):
 
 
 class BatteryUpdateInputSerializer(serializers.Serializer):
-    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")
+    data = ItemDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
 
 
@@ -348,7 +348,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # the body key, not Serializer.errors
 
 
 # --- regulator ---------------------------------------------------------------------------------

@@ -9,15 +9,20 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
+def configured_rate(scope: str | None) -> str | None:
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope or "")
+    return str(rate) if rate is not None else None
+
+
 class AnonymousRateThrottle(AnonRateThrottle):
     """Anonymous callers, keyed by client address; scope `anon`."""
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return configured_rate(self.scope)
 
 
 class AuthenticatedRateThrottle(UserRateThrottle):
     """Signed-in callers, keyed by user id; scope `user` (a generous ceiling against runaway scripts)."""
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return configured_rate(self.scope)

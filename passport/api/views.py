@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -56,6 +56,7 @@ from passport.services import (
     version_chain_verify,
 )
 from passport.services.permissions import organisation_of, require_member
+from passport.throttling import CredentialsRateThrottle
 
 
 @csrf_exempt
@@ -86,6 +87,7 @@ def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         403: "It exists, but it is not yours to see or change.",
         404: "It does not exist (or, for a list, there is no such page).",
         409: "Refused: duplicate identifier or illegal status transition.",
+        429: "Too many tries of a password or claim code from this address; see Retry-After.",
     }
     return {
         (code, "application/json"): OpenApiResponse(s.ErrorsSerializer, description=descriptions[code])
@@ -113,11 +115,14 @@ class TokenObtainView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), CredentialsRateThrottle()]
+
     @extend_schema(
         tags=["auth"],
         auth=[],
         request=s.TokenInputSerializer,
-        responses={200: s.TokenOutputSerializer, **error_responses(400, 401)},
+        responses={200: s.TokenOutputSerializer, **error_responses(400, 401, 429)},
         summary="Obtain an API token",
         description="400 when a field is missing or malformed; 401 when the username and "
         "password do not sign anybody in (without saying which part was wrong).",
@@ -194,9 +199,9 @@ class BatteryModelListCreateView(GenericAPIView):
     def post(self, request: Request) -> Response:
         given = s.BatteryModelCreateInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        model = battery_model_create(
-            user=request.user, manufacturer=organisation_of(request.user), **given.validated_data
-        )
+        manufacturer = organisation_of(request.user)
+        assert manufacturer is not None  # ActsForOrganisation let the caller in
+        model = battery_model_create(user=request.user, manufacturer=manufacturer, **given.validated_data)
         return Response(s.BatteryModelOutputSerializer(model).data, status=status.HTTP_201_CREATED)
 
 
@@ -319,7 +324,7 @@ class PassportReadSchema(AutoSchema):
     def get_summary(self) -> str | None:
         return self._lookup().summary if self.method == "GET" else super().get_summary()
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's, not DRF's
         return self._lookup().description if self.method == "GET" else super().get_description()
 
     def get_operation_id(self) -> str:
@@ -575,10 +580,13 @@ class BatteryStatusView(APIView):
 class ClaimView(APIView):
     permission_classes = (IsAuthenticated,)
 
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), CredentialsRateThrottle()]
+
     @extend_schema(
         tags=["owners"],
         request=s.ClaimInputSerializer,
-        responses={200: s.ClaimOutputSerializer, **error_responses(400, 401, 403)},
+        responses={200: s.ClaimOutputSerializer, **error_responses(400, 401, 403, 429)},
         summary="Claim a battery with its one-time claim code",
         description="A wrong identifier, a wrong code and a used code all give the same 403.",
     )
@@ -620,7 +628,7 @@ class GrantRevokeView(APIView):
         # Any text reaches this view (an id that is not a number is no organisation, a 404 here,
         # rather than falling through to the battery's address and its 405).
         battery = selectors.battery_get(identifier=identifier)
-        organisation = selectors.organisation_get(organisation_id=organisation_id)
+        organisation = selectors.organisation_get(organisation_id=organisation_id)  # any text: 404
         access_grant_revoke(user=request.user, battery=battery, organisation=organisation)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -653,7 +661,7 @@ class RegulatorBatteryListView(GenericAPIView):
         "match. Rows hold only what the authority tier may read: the status is neither a filter nor "
         "a column (Annex XIII point 4 is for persons with a legitimate interest).",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         query = s.RegulatorExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = dict(query.validated_data)
@@ -662,4 +670,4 @@ class RegulatorBatteryListView(GenericAPIView):
         if export_format:
             return export_response(batteries, export_format)
         page = self.paginate_queryset(selectors.with_current_passport(batteries))
-        return self.get_paginated_response(register_rows(page))
+        return self.get_paginated_response(register_rows(page or []))

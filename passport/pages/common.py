@@ -8,18 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from passport import selectors
 from passport.errors import NotFound, PassportError
 from passport.http_errors import error_item, error_items, status_of
 from passport.models import Passport
+from passport.throttling import CredentialsRateThrottle
 
 LIST_PAGE_SIZE = 50
 
-PageView = Callable[..., HttpResponse]
+PageView = Callable[..., HttpResponseBase]
 
 
 def error_page(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:
@@ -43,14 +45,39 @@ def throttled(view: PageView) -> PageView:
     callers per address, signed-in ones per user), so a browser is not a way around them."""
 
     @functools.wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
-            throttle = throttle_class()
-            if not throttle.allow_request(request, None):
-                return too_many_requests(request, throttle.wait())
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        classes: list[Any] = list(api_settings.DEFAULT_THROTTLE_CLASSES)
+        return over_budget(request, [throttle_class() for throttle_class in classes]) or view(
+            request, *args, **kwargs
+        )
+
+    return checked
+
+
+def credentials_guarded(view: PageView) -> PageView:
+    """Count each POST (a password or claim code tried) against the credentials budget the API's
+    token and claim endpoints use (passport.throttling)."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            refusal = over_budget(request, [CredentialsRateThrottle()])
+            if refusal is not None:
+                return refusal
         return view(request, *args, **kwargs)
 
     return checked
+
+
+def over_budget(request: HttpRequest, throttles: list[BaseThrottle]) -> HttpResponse | None:
+    """The 429 page when one of `throttles` refuses the request, else None (and it counts).
+
+    DRF's throttles read only `user` and `META` of the request, which a Django request has as a
+    DRF one does; they need no view."""
+    for throttle in throttles:
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # see above
+            return too_many_requests(request, throttle.wait())
+    return None
 
 
 def too_many_requests(request: HttpRequest, wait_s: float | None) -> HttpResponse:

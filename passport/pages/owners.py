@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -13,6 +13,7 @@ from passport import selectors
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
 from passport.http_errors import status_of
+from passport.pages.common import credentials_guarded
 from passport.services import access_grant_create, access_grant_revoke, battery_claim
 
 
@@ -30,7 +31,7 @@ def _my_batteries_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def my_batteries(request: HttpRequest) -> HttpResponse:
+def my_batteries(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":
         return _my_batteries_page(request, ClaimForm())
     action = request.POST.get("action")
@@ -42,6 +43,7 @@ def my_batteries(request: HttpRequest) -> HttpResponse:
     return _my_batteries_page(request, ClaimForm(), status=400)
 
 
+@credentials_guarded
 def _claim(request: HttpRequest) -> HttpResponse:
     form = ClaimForm(request.POST)
     if not form.is_valid():

@@ -8,6 +8,9 @@
    are timed. Target: under 10 s on one core.
 2. Rainflow counting of 1 M points: ``bms_core.rainflow.extract_cycles`` against the
    ``rainflow`` package on the same series (the cycles must be identical). Target: 20x.
+3. Memory of a history file analysed in chunks (``python -m bms_core analyze``): peak RSS of
+   the process for files of one and of six days at 1 Hz (16 cells), to show that it does
+   not grow with the file.
 
 Figures go to ``--out`` (default var/bench/analytics.json) and are printed.
 """
@@ -24,7 +27,9 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -38,11 +43,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bms_core import Analyzer  # noqa: E402
+from bms_core.csv_io import CHUNK_ROWS  # noqa: E402
 from bms_core.rainflow import extract_cycles  # noqa: E402
 from bms_core.simulate import SimulationSettings, iter_days  # noqa: E402
 
 DAY_S = 86400.0
 YEAR_TARGET_S = 10.0
+SAMPLES_PER_S_TARGET = 3_150_000
 RAINFLOW_TARGET = 20.0
 
 
@@ -128,13 +135,62 @@ def bench_year(days: int, seed: int) -> dict[str, object]:
         "rss_before_analysis_mb": round(rss_before, 1),
         "one_day_batch_traced_peak_mb": round(traced_peak / 2**20, 1),
         "state_json_kb": round(state_bytes / 1024, 1),
+        "samples_per_s_cpu": round(samples / cpu),
+        "target_samples_per_s": SAMPLES_PER_S_TARGET,
+        "meets_samples_per_s_target": samples / cpu >= SAMPLES_PER_S_TARGET,
         "report_excerpt": {
             "equivalent_full_cycles": report["equivalent_full_cycles"],
             "capacity_ah": report["capacity_ah"],
+            "capacity_interval_ah": report["capacity_interval_ah"],
+            "capacity_trend": report["capacity_trend"],
+            "resistance_25c_pack_mohm": report["resistance_25c_mohm"]["pack_mohm"],
+            "power_capability_discharge_w": report["power_capability_w"]["discharge_w"],
+            "round_trip_efficiency_pct": report["round_trip_efficiency"]["pct"],
+            "usable_energy_kwh": report["usable_energy_kwh"]["kwh"],
             "deep_discharge_events": report["deep_discharge_events"],
             "alerts": sorted({a["kind"] for a in report["alerts"]}),
         },
     }
+
+
+def bench_file_memory(seed: int) -> dict[str, object]:
+    """Peak RSS of ``bms_core.analyze_file`` on 1-day and 6-day 1 Hz CSV files."""
+    from bms_core import write_csv
+
+    week = template_week(seed)
+    results: dict[str, object] = {"chunk_rows": CHUNK_ROWS, "files": []}
+    with tempfile.TemporaryDirectory() as directory:
+        for days in (1, 6):
+            path = Path(directory) / f"h{days}.csv"
+            parts = list(year_days(week, days, seed))
+            columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            write_csv(path, columns, timestamps="unix")
+            # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a child of
+            # this (large) process would report the parent's peak.
+            code = (
+                "import sys, bms_core\n"
+                "bms_core.analyze_file(sys.argv[1], rated_capacity_ah=100.0)\n"
+                "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+                "print(status.split()[0])\n"
+            )
+            started = time.perf_counter()
+            output = subprocess.run(
+                [sys.executable, "-c", code, str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout
+            results["files"].append(  # type: ignore[union-attr]
+                {
+                    "days": days,
+                    "rows": int(columns["timestamp"].size),
+                    "csv_mb": round(path.stat().st_size / 2**20, 1),
+                    "peak_rss_mb": round(int(output.split()[-1]) / 1024.0, 1),
+                    "seconds": round(time.perf_counter() - started, 2),
+                }
+            )
+    return results
 
 
 def _best(function, repeats: int) -> float:
@@ -194,6 +250,7 @@ def main() -> None:
         },
         "rainflow": bench_rainflow(args.rainflow_points, args.seed),
         "year_1hz": bench_year(args.days, args.seed),
+        "file_memory": bench_file_memory(args.seed),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2))

@@ -12,6 +12,8 @@ import pytest
 
 from bms_core import analyze, read_csv, write_csv
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

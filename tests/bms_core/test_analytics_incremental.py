@@ -43,7 +43,7 @@ def one_pass(week: dict[str, np.ndarray]) -> dict[str, Any]:
     anchors = report["anchors"]
     assert anchors["full"] and anchors["rest_low"] and anchors["rest_high"] and anchors["cutoff"]
     assert report["deep_discharge_events"] and report["overvoltage_events"] and report["gaps"]
-    assert report["capacity_ah"] is not None and report["resistance_mohm"]["steps_used"]
+    assert report["capacity_interval_ah"] is not None and report["resistance_mohm"]["steps_used"]
     return report
 
 
@@ -104,4 +104,6 @@ def test_float32_input_gives_the_same_events_and_close_totals(
     assert report["charge_throughput_ah"] == pytest.approx(
         one_pass["charge_throughput_ah"], rel=1e-4
     )
-    assert report["capacity_ah"] == pytest.approx(one_pass["capacity_ah"], rel=1e-3)
+    assert report["capacity_interval_ah"] == pytest.approx(
+        one_pass["capacity_interval_ah"], rel=1e-3
+    )

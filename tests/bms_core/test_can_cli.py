@@ -19,6 +19,8 @@ import pytest
 from bms_core.can import encode_frames
 from bms_core.can.cli import main, register
 
+pytestmark = pytest.mark.slow  # subprocesses and a virtual bus
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # What `candump -L can0` writes: no direction flag, DLC implied by the data. Hand-written from the

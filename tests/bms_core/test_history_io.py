@@ -72,9 +72,12 @@ def test_csv_reports_the_column_of_a_bad_number(tmp_path: Path) -> None:
     ("mutate", "message"),
     [
         (lambda c: c.pop("voltage_v"), "column 'voltage_v': required column is missing"),
-        (lambda c: c["timestamp"].__setitem__(3, c["timestamp"][1]), "strictly increasing; row 3"),
+        (lambda c: c["timestamp"].__setitem__(3, c["timestamp"][1]), "rows out of order: row 3"),
         (lambda c: c["current_a"].__setitem__(7, np.nan), "column 'current_a': NaN .* row 7"),
-        (lambda c: c["cell_2_v"].__setitem__(4, np.inf), "column 'cell_2_v': NaN or infinite"),
+        (
+            lambda c: c["cell_2_v"].__setitem__(4, np.inf),
+            "column 'cell_2_v': infinite value at row 4",
+        ),
         (lambda c: c.pop("cell_3_v"), "column 'cell_3_v': missing"),
         (lambda c: c.__setitem__("soc_pct", c["soc_pct"][:-1]), "column 'soc_pct': has 49 rows"),
         (

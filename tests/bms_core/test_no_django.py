@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "bms_core"
 FORBIDDEN = ("django", "rest_framework", "drf_spectacular")
 
@@ -37,6 +39,7 @@ def test_no_module_imports_django() -> None:
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_importing_the_library_loads_no_django() -> None:
     code = (
         "import sys, bms_core, bms_core.simulate, bms_core.__main__\n"

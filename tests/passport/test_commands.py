@@ -26,6 +26,7 @@ def counts() -> dict[str, int]:
             for model in (Organisation, BatteryModel, Battery, Passport, Version, AccessGrant)}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_demo_data_builds_every_lifecycle_state_and_is_idempotent(django_user_model):
     out, _ = run("demo_data")
@@ -56,6 +57,7 @@ def test_demo_data_builds_every_lifecycle_state_and_is_idempotent(django_user_mo
     assert django_user_model.objects.get(username="manufacturer").check_password(DEMO_PASSWORD)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_demo_models_are_complete_and_realistic():
     call_command("demo_data", stdout=StringIO())

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         write("\nBatteries:")
         for battery in result.batteries:
             passport = battery_passport(battery=battery)
-            owner = f", owner {battery.owner.username}" if battery.owner_id else ""
+            owner = f", owner {battery.owner.username}" if battery.owner is not None else ""
             write(
                 f"  {battery.identifier:<36} {battery.status:<15} {passport.state:<10} "
                 f"{battery.responsible_operator.name}{owner}"
