@@ -73,10 +73,8 @@ def wants_page(request: HttpRequest, *, default: str) -> bool:
 
 
 def negotiated(*, api: View, page: View, default: str, documented: bool = True) -> View:
-    """A URL's view that hands each request to `page` or to `api` (an APIView's `as_view()`).
-
-    With `documented`, the OpenAPI schema describes the address by its API view (drf-spectacular
-    finds API views by their `cls` and `initkwargs`)."""
+    """A URL's view that hands each request to `page` or to `api` (an APIView's `as_view()`);
+    with `documented`, the OpenAPI schema describes the address by `api`."""
 
     def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         side = page if wants_page(request, default=default) else api
@@ -84,12 +82,19 @@ def negotiated(*, api: View, page: View, default: str, documented: bool = True) 
         patch_vary_headers(response, ("Accept",))
         return response
 
-    # The API view checks CSRF itself for session-authenticated writes; the pages only read.
-    choose.csrf_exempt = True  # type: ignore[attr-defined]
-    if documented:
-        choose.cls = api.cls  # type: ignore[attr-defined]
-        choose.initkwargs = api.initkwargs  # type: ignore[attr-defined]
-    return choose
+    return address_view(choose, documented_by=api if documented else None)
+
+
+def address_view(view: View, *, documented_by: View | None) -> View:
+    """`view` as a URL's view of a shared address. The API view it hands writes to checks CSRF
+    itself for session-authenticated writes (the pages only read), so the address is exempt;
+    `documented_by` (an APIView's `as_view()`) is what the OpenAPI schema describes it by
+    (drf-spectacular finds API views by their `cls` and `initkwargs`)."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    if documented_by is not None:
+        view.cls = documented_by.cls  # type: ignore[attr-defined]
+        view.initkwargs = documented_by.initkwargs  # type: ignore[attr-defined]
+    return view
 
 
 def passport_address(
@@ -221,10 +226,7 @@ def digital_link_address(lookup: PassportLookup) -> View:
         response["Link"] = f'<{linkset_url}>; rel="linkset"; type="{LINKSET}"'
         return response
 
-    resolve.csrf_exempt = True  # type: ignore[attr-defined]
-    resolve.cls = passport_view.cls  # type: ignore[attr-defined]
-    resolve.initkwargs = passport_view.initkwargs  # type: ignore[attr-defined]
-    return resolve
+    return address_view(resolve, documented_by=passport_view)
 
 
 def redirect_to_link(request: HttpRequest, links: list[Link]) -> HttpResponse:

@@ -48,6 +48,12 @@ def attribute_schema(attribute: Attribute) -> dict[str, Any]:
     return schema
 
 
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """The value, or null: a document shows null for a value not given yet, and an update's null
+    removes an optional value."""
+    return {**schema, "nullable": True}
+
+
 def writable(attribute: Attribute, level: Level) -> bool:
     if attribute.entry is Entry.SYSTEM:
         return False
@@ -61,7 +67,7 @@ def data_schema(level: Level) -> dict[str, Any]:
         "type": "object",
         "description": f"{level.value.title()}-level attribute values keyed by attribute key; "
         "null removes an optional value in an update.",
-        "properties": {a.key: attribute_schema(a) for a in ATTRIBUTES if writable(a, level)},
+        "properties": {a.key: nullable(attribute_schema(a)) for a in ATTRIBUTES if writable(a, level)},
         "additionalProperties": False,
     }
 
@@ -78,14 +84,15 @@ BATTERY_ITEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-# A passport document is filtered per reader, so every property is optional.
+# A passport document is filtered per reader, so every property is optional; a value not given
+# yet is null.
 DOCUMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "The passport as the caller may see it: one key per attribute (and identity / "
     "versioning fields); keys the caller's access tiers do not cover are absent.",
     "properties": {
         **{field.key: {"description": f"{field.name}; tier '{field.tier}'"} for field in DOCUMENT_FIELDS},
-        **{a.key: attribute_schema(a) for a in ATTRIBUTES},
+        **{a.key: nullable(attribute_schema(a)) for a in ATTRIBUTES},
     },
 }
 

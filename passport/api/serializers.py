@@ -276,6 +276,7 @@ class PassportReadQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
         choices=[view.value for view in View],
         required=False,
+        allow_blank=True,  # empty means not given, as on the passport page
         help_text="Ask for a lower view than your own (never a higher one).",
     )
 

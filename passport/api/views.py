@@ -393,6 +393,7 @@ RESOLVER_RESPONSES = {
     (307, "application/json"): OpenApiResponse(description="To the target of the requested `linkType`."),
     # A browser is the Digital Link's default audience: its errors are pages.
     (400, "text/html"): PAGE_ERROR,
+    (403, "text/html"): PAGE_ERROR,
     (404, "text/html"): PAGE_ERROR,
 }
 READ_RESPONSES = {
@@ -429,7 +430,7 @@ class PassportReadView(APIView):
             user=request.user,
             passport=passport,
             at=at,
-            view=query.validated_data.get("view"),
+            view=query.validated_data.get("view") or None,
             endpoint=endpoint_of(request),
         )
         return Response(passport_output(passport=passport, reading=reading, at=at))

@@ -25,7 +25,7 @@ TEMPLATE = "passport/passport.html"
 def requested_view(request: HttpRequest) -> View | None:
     """`?view=` asks for a lower view than the reader's own, as in the API."""
     text = request.GET.get("view")
-    if text is None:
+    if not text:  # empty means not given, as in the API
         return None
     try:
         return View(text)

@@ -212,3 +212,41 @@ def test_a_claim_code_of_blanks_is_a_wrong_code(world) -> None:
     response = api_client(member_of(organisation(OrganisationKind.RECYCLER))).post(
         "/api/v1/claims/", {"identifier": registered.battery.identifier, "claim_code": "   "}, format="json")
     assert response.status_code == 403
+
+
+# --- the schema says what the app does ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("spectacular", "--format", "openapi-json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def parameter(openapi: dict, path: str, name: str) -> dict:
+    return next(p for p in openapi["paths"][path]["get"]["parameters"] if p["name"] == name)
+
+
+def test_the_schema_constrains_the_moment(openapi: dict) -> None:
+    schema = parameter(openapi, "/api/v1/dpp/product/{identifier}/at/{moment}", "moment")["schema"]
+    assert schema == {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
+@pytest.mark.parametrize(("path", "component"), [("/api/v1/models/{model_id}/", "BatteryModelUpdateInputRequest"),
+                                                  ("/api/v1/batteries/{identifier}/", "BatteryUpdateInputRequest"),
+                                                  ("/api/v1/dpp/{passport_id}", "BatteryUpdateInputRequest")])
+def test_patch_bodies_are_required_in_the_schema_as_in_the_views(openapi: dict, path: str, component: str) -> None:
+    body = openapi["paths"][path]["patch"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{component}"}
+    assert set(openapi["components"]["schemas"][component]["required"]) == {"data", "reason"}
+
+
+def test_empty_filters_are_documented_as_the_app_takes_them(openapi: dict) -> None:
+    assert "minLength" not in parameter(openapi, "/api/v1/organisations/", "q")["schema"]
+    assert "minLength" not in parameter(openapi, "/api/v1/passports/{passport_id}/", "view")["schema"]

@@ -142,3 +142,11 @@ def test_the_admin_refuses_an_organisation_with_the_services_reasons(client) -> 
 def test_one_moment_parser_for_the_api_and_the_export_command() -> None:
     for text in ("2026-01-01", "2026-01-01T10:00", "2026-01-01T10:00+02:00", "9999-12-31T23:59:59-01:00"):
         assert _moment(text) == parse_moment(text)
+
+
+@pytest.mark.django_db
+def test_an_empty_view_parameter_means_none_on_the_page_and_in_the_api(anonymous, passport) -> None:
+    url = f"/passports/{passport.passport_id}?view="
+    assert anonymous.get(url, HTTP_ACCEPT=BROWSER).status_code == 200
+    data = anonymous.get(url, HTTP_ACCEPT=JSON)
+    assert data.status_code == 200 and data.json()["view"] == "public"
