@@ -121,6 +121,17 @@ GS1_VOCABULARY = "https://gs1.org/voc/"
 LINK_TYPE_PARAM = "linkType"
 LINKSET_REQUESTS = frozenset({"linkset", "all"})
 PASSPORT_LINK_TYPE = "dpp"
+# Every battery's Digital Link has a link of each of these types (battery_links), in this order.
+LINK_TYPES = (
+    PASSPORT_LINK_TYPE,
+    "defaultLink",
+    "pip",
+    "sustainabilityInfo",
+    "recyclingInfo",
+    "instructions",
+    "safetyInfo",
+    "certificationInfo",
+)
 
 
 @dataclass(frozen=True)
@@ -246,3 +257,20 @@ def redirect_to_link(request: HttpRequest, links: list[Link]) -> HttpResponse:
     response["Location"] = target.href
     return response
 
+
+
+def resolver_description(request: HttpRequest) -> JsonResponse:
+    """/.well-known/gs1resolver: what this resolver answers (GS1-Conformant Resolver Standard,
+    the resolver description file): its root, the primary key it resolves (GTIN, AI 01, with a
+    serial), and the link types it knows."""
+    description = {
+        "name": "EU Battery Passport",
+        "resolverRoot": settings.PASSPORT_BASE_URL,
+        "supportedPrimaryKeys": ["01"],
+        "linkTypeDefaultCanBeLinkset": False,
+        "supportedLinkType": [
+            {"namespace": GS1_VOCABULARY, "prefix": "gs1:", "profile": f"{GS1_VOCABULARY}?show=linktypes"}
+        ],
+        "linkTypes": [f"gs1:{link_type}" for link_type in LINK_TYPES],
+    }
+    return JsonResponse(description)

@@ -11,7 +11,7 @@ from django.urls import include, path, re_path
 from passport import lookups
 from passport.pages import home, manufacturer, owners, regulator, service
 from passport.pages.common import credentials_guarded
-from passport.resolver import HTML, digital_link_address, passport_address
+from passport.resolver import HTML, digital_link_address, passport_address, resolver_description
 
 # GS1 Digital Link (GS1 DL 1.2): GTIN-8/12/13/14, optional AI 10 (batch/lot), AI 21 (serial).
 # A serial may contain "/" once percent-decoded, so it takes the rest of the path.
@@ -33,6 +33,7 @@ urlpatterns = [
         digital_link_address(lookups.DIGITAL_LINK),
         name="digital-link",
     ),
+    path(".well-known/gs1resolver", resolver_description, name="gs1-resolver-description"),
     path("my/batteries/", owners.my_batteries, name="my-batteries"),
     path("service/", service.service_lookup, name="service-lookup"),
     path("manufacturer/", manufacturer.manufacturer_dashboard, name="manufacturer-dashboard"),

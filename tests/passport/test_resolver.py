@@ -82,3 +82,18 @@ def test_the_linkset_counts_against_the_anonymous_budget(settings, anonymous, li
                                                                                      "user": "1/minute"}}
     assert anonymous.get(link, HTTP_ACCEPT=LINKSET).status_code == 200
     assert anonymous.get(link, HTTP_ACCEPT=LINKSET).status_code == 429
+
+
+def test_every_battery_has_a_link_of_each_declared_type(anonymous, link) -> None:
+    from passport.resolver import GS1_VOCABULARY, LINK_TYPES
+
+    (context,) = anonymous.get(link, HTTP_ACCEPT=LINKSET).json()["linkset"]
+    assert [key.removeprefix(GS1_VOCABULARY) for key in context if key != "anchor"] == list(LINK_TYPES)
+
+
+def test_the_resolver_describes_itself_at_the_well_known_address(anonymous, settings) -> None:
+    settings.PASSPORT_BASE_URL = "https://passport.example"
+    description = anonymous.get("/.well-known/gs1resolver").json()
+    assert description["resolverRoot"] == "https://passport.example"
+    assert description["supportedPrimaryKeys"] == ["01"]
+    assert "gs1:recyclingInfo" in description["linkTypes"]
