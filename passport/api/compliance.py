@@ -30,6 +30,12 @@ class ComplianceQuerySerializer(serializers.Serializer):
         required=False, help_text="Check as of this date (default today), e.g. 2031-08-18."
     )
 
+    def validate(self, attrs: dict) -> dict:
+        # DRF reads an empty query value as absent; the schema says a date, so say so.
+        if self.initial_data.get("on") == "":
+            raise serializers.ValidationError({"on": ["must be a date (YYYY-MM-DD); leave it out for today"]})
+        return attrs
+
 
 class FindingSerializer(serializers.Serializer):
     attribute = serializers.CharField(help_text="Attribute key the finding is about.")
