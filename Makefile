@@ -18,6 +18,7 @@ demo: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_data
+	$(BIN)/python manage.py demo_telemetry
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

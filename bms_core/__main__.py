@@ -12,12 +12,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from bms_core.analyzer import Analyzer
 from bms_core.csv_io import iter_csv, write_csv
 from bms_core.simulate import simulate_history
 
+can_cli: ModuleType | None
 try:
     from bms_core.can import cli as can_cli
 except ModuleNotFoundError as error:

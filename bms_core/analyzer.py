@@ -96,7 +96,9 @@ class Analyzer:
                 f"not after the previous batch's end {format_time(self.last_time_s)}"
             )
         o = self.options
-        self.sign.check(history, o.step_min, o.step_max_dt_s)
+        last = self.carried[-1] if self.carried else None
+        previous = None if last is None else (last.time_s, last.current_a, last.voltage_v)
+        self.sign.check(history, o.step_min, o.step_max_dt_s, previous)
         for start in range(0, len(history), BLOCK_ROWS):
             self._process(history.slice(start, start + BLOCK_ROWS))
         for name, count in history.missing.items():
@@ -125,7 +127,7 @@ class Analyzer:
         return dataclasses.replace(trimmed, duplicates_dropped=history.duplicates_dropped + 1)
 
     def _check_layout(self, history: History) -> None:
-        layout = {
+        layout: dict[str, Any] = {
             "cells": len(history.cell_v),
             "cell_temperatures": len(history.cell_temp_c),
             "temperature": history.temperature_c is not None,

@@ -183,19 +183,16 @@ class CellStats:
         day = np.floor(time_s / SECONDS_PER_DAY).astype(np.int64)
         bounds = [0, *(np.flatnonzero(np.diff(day)) + 1).tolist(), picked.size]
         current = block.current_a[picked]
-        masks = (
-            ("load_dev_mv", "load_samples", current < -self.load_current_a),
-            ("rest_dev_mv", "rest_samples", np.abs(current) <= self.rest_current_a),
-        )
         # Deviation of each cell from the mean cell: one row per cell, one column per sample.
         # A sample with a missing reading has no mean cell and is left out of these sums.
         volts = _deviations(block.cells, picked, 1000.0)
         temps = _deviations(block.cell_temps, picked, 1.0)
         temp_ok = np.isfinite(temps.sum(axis=0)) if temps is not None else None
-        if volts is not None:
-            volts_ok = np.isfinite(volts.sum(axis=0))
-            if not volts_ok.all():
-                masks = tuple((a, c, m & volts_ok) for a, c, m in masks)
+        volts_ok = np.isfinite(volts.sum(axis=0)) if volts is not None else True
+        masks = (
+            ("load_dev_mv", "load_samples", (current < -self.load_current_a) & volts_ok),
+            ("rest_dev_mv", "rest_samples", (np.abs(current) <= self.rest_current_a) & volts_ok),
+        )
         n_cells, n_temps = len(block.cells), len(block.cell_temps)
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             record = self._day_record(int(day[a]), n_cells, n_temps)

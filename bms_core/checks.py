@@ -54,23 +54,45 @@ class SignEvidence:
     consistent: int = 0
     reversed: int = 0
 
-    def votes(self, history: History, step_min_a: float, step_max_dt_s: float) -> tuple[int, int]:
-        """(consistent, reversed) votes of one batch's steps; nothing is stored."""
-        current = history.current_a
+    def votes(
+        self,
+        history: History,
+        step_min_a: float,
+        step_max_dt_s: float,
+        previous: tuple[float, float, float] | None = None,
+    ) -> tuple[int, int]:
+        """(consistent, reversed) votes of one batch's steps; nothing is stored.
+
+        ``previous`` is the (time, current, voltage) of the sample before the batch, so the
+        step across a batch boundary votes as it would in one pass.
+        """
+        time_s = history.time_s
+        current = history.current_a.astype(np.float64, copy=False)
+        voltage = history.voltage_v.astype(np.float64, copy=False)
+        if previous is not None:
+            time_s = np.concatenate(([previous[0]], time_s))
+            current = np.concatenate(([previous[1]], current))
+            voltage = np.concatenate(([previous[2]], voltage))
         if current.size < 2:
             return 0, 0
         d_current = np.diff(current)
         steps = np.flatnonzero(np.abs(d_current) >= step_min_a)
         if steps.size == 0:
             return 0, 0
-        steps = steps[np.diff(history.time_s)[steps] <= step_max_dt_s]
-        d_voltage = history.voltage_v[steps + 1].astype(np.float64) - history.voltage_v[steps]
+        steps = steps[np.diff(time_s)[steps] <= step_max_dt_s]
+        d_voltage = voltage[steps + 1] - voltage[steps]
         response = d_voltage * d_current[steps]
         return int((response > 0).sum()), int((response < 0).sum())
 
-    def check(self, history: History, step_min_a: float, step_max_dt_s: float) -> None:
+    def check(
+        self,
+        history: History,
+        step_min_a: float,
+        step_max_dt_s: float,
+        previous: tuple[float, float, float] | None = None,
+    ) -> None:
         """Add a batch's votes, or refuse the batch if the sign is then clearly reversed."""
-        consistent, reversed_ = self.votes(history, step_min_a, step_max_dt_s)
+        consistent, reversed_ = self.votes(history, step_min_a, step_max_dt_s, previous)
         total_consistent = self.consistent + consistent
         total_reversed = self.reversed + reversed_
         total = total_consistent + total_reversed

@@ -23,7 +23,7 @@ import re
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -216,8 +216,9 @@ def write_csv(
     if timestamps == "iso":
         milliseconds = np.round(seconds * 1000.0).astype(np.int64).astype("datetime64[ms]")
         whole = (milliseconds.astype(np.int64) % 1000 == 0).all()
-        unit = "s" if whole else "ms"
-        time_text = (np.datetime_as_string(milliseconds, unit=unit) + "Z").tolist()
+        unit: Literal["s", "ms"] = "s" if whole else "ms"
+        stamps = np.asarray(milliseconds, dtype="datetime64[ms]")
+        time_text = (np.datetime_as_string(stamps, unit=unit) + "Z").tolist()
     else:
         time_text = [f"{s:.3f}" for s in seconds.tolist()]
     decimals = decimals or {}

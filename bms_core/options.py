@@ -15,6 +15,7 @@ J. Electrochem. Soc. 167 (2020) 080534, LG M50 GITT OCV, averaged and rounded).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +49,14 @@ CHEMISTRIES: dict[str, dict[str, Any]] = {
     },
 }
 CURRENT_SIGNS = (1, -1)
+# A voltage-window option left at this takes the chemistry's value (NaN is never a setting).
+CHEMISTRY_DEFAULT = math.nan
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """Thresholds for one analysis. Currents given as ``None`` scale with the rated capacity."""
+    """Thresholds for one analysis. Currents given as ``None`` scale with the rated capacity;
+    voltage-window options left at their default (NaN, an empty table) take the chemistry's."""
 
     rated_capacity_ah: float
     series_cells: int | None = None
@@ -62,8 +66,8 @@ class AnalysisOptions:
     # Declared current-sensor gain accuracy (95 %), in % of reading: bounds the capacity.
     current_accuracy_pct: float = 1.0
     # Harmful-event boundaries (Annex VII part B); None: the chemistry's default.
-    min_cell_v: float | None = None
-    max_cell_v: float | None = None
+    min_cell_v: float = CHEMISTRY_DEFAULT
+    max_cell_v: float = CHEMISTRY_DEFAULT
     low_temp_c: float = 0.0
     high_temp_c: float = 45.0
     event_hysteresis_v: float = 0.1
@@ -71,16 +75,16 @@ class AnalysisOptions:
     gap_limit_s: float = 300.0
     dead_band_a: float | None = None  # default 1 % of rated capacity (C/100)
     # Anchors of known SOC.
-    full_cell_v: float | None = None
-    full_rearm_cell_v: float | None = None
+    full_cell_v: float = CHEMISTRY_DEFAULT
+    full_rearm_cell_v: float = CHEMISTRY_DEFAULT
     tail_current_a: float | None = None  # default C/20
     rest_current_a: float | None = None  # default the dead band
     rest_min_s: float = 1800.0
-    empty_cell_v: float | None = None
+    empty_cell_v: float = CHEMISTRY_DEFAULT
     light_load_a: float | None = None  # default C/3
-    ocv_table: tuple[tuple[float, float], ...] | None = None
-    ocv_low_knee_pct: float | None = None
-    ocv_high_knee_pct: float | None = None
+    ocv_table: tuple[tuple[float, float], ...] = ()
+    ocv_low_knee_pct: float = CHEMISTRY_DEFAULT
+    ocv_high_knee_pct: float = CHEMISTRY_DEFAULT
     use_bms_soc_as_initial_guess: bool = True
     # Capacity from anchor pairs.
     capacity_min_delta_soc_pct: float = 50.0
@@ -88,7 +92,7 @@ class AnalysisOptions:
     capacity_recent_pairs: int = 10
     closure_min_h: float = 12.0
     # Equilibrium (anchor) capacity minus this % is the rated-basis (C/5, 25 degC) capacity.
-    capacity_rate_correction_pct: float | None = None
+    capacity_rate_correction_pct: float = CHEMISTRY_DEFAULT
     # Rainflow histogram.
     cycle_bin_pct: float = 10.0
     min_cycle_depth_pct: float = 1.0
@@ -122,7 +126,8 @@ class AnalysisOptions:
                 "analysing it with another chemistry's would give wrong SOC, capacity and events"
             )
         for name, value in CHEMISTRIES[self.chemistry].items():
-            if getattr(self, name) is None:
+            given = getattr(self, name)
+            if given is None or (isinstance(given, float) and math.isnan(given)) or given == ():
                 object.__setattr__(self, name, value)
         if self.current_sign not in CURRENT_SIGNS:
             raise ValueError(

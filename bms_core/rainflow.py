@@ -47,7 +47,9 @@ class Cycles(NamedTuple):
 
     range: FloatArray
     mean: FloatArray
-    count: FloatArray  # 1.0 for a full cycle, 0.5 for a half cycle
+    # 1.0 for a full cycle, 0.5 for a half cycle. The name (the rainflow package's) shadows
+    # tuple.count, which mypy reports; the public name stays.
+    count: FloatArray  # type: ignore[assignment]
     i_start: IntArray
     i_end: IntArray
 
@@ -69,12 +71,17 @@ class _RoundingTie(Exception):
     """Two different ranges sharing an end rounded to the same float: order may matter."""
 
 
-def turning_points(series: npt.ArrayLike, *, keep_last: bool = True) -> tuple[IntArray, FloatArray]:
+def turning_points(
+    series: npt.ArrayLike, *, keep_last: bool = True, exact_signs: bool = False
+) -> tuple[IntArray, FloatArray]:
     """Indices and values of the reversal points of ``series``.
 
     The first point is always a reversal; the last one too when ``keep_last`` (the
     ``rainflow`` package drops it for a two-point series, see :func:`reversals`). For a run of
     equal values the index of its last sample is reported, as the ``rainflow`` package does.
+    ``exact_signs`` compares the signs of the slopes instead of their product: the product
+    (the package's rule) underflows for tiny slopes, which makes a reversal depend on points
+    further away, and an incremental count cut between them would then differ.
     """
     x = np.asarray(series, dtype=np.float64).ravel()
     n = x.size
@@ -92,8 +99,12 @@ def turning_points(series: npt.ArrayLike, *, keep_last: bool = True) -> tuple[In
     slope = np.diff(run_values)
     # Multiplying the slopes (rather than comparing signs) reproduces the reference
     # implementation even where the product underflows to zero or overflows to infinity.
-    with np.errstate(over="ignore", under="ignore"):
-        interior = np.flatnonzero(slope[:-1] * slope[1:] < 0) + 1
+    if exact_signs:
+        signs = np.sign(slope)
+        interior = np.flatnonzero(signs[:-1] * signs[1:] < 0) + 1
+    else:
+        with np.errstate(over="ignore", under="ignore"):
+            interior = np.flatnonzero(slope[:-1] * slope[1:] < 0) + 1
     interior_index = interior if run_last_index is None else run_last_index[interior]
     indices = [np.zeros(1, np.int64), interior_index.astype(np.int64, copy=False)]
     values = [x[:1], run_values[interior]]
@@ -279,7 +290,7 @@ class RainflowCounter:
         if new.size == 0:
             return
         series = np.concatenate((np.asarray(self.residue, dtype=np.float64), new))
-        _, points = turning_points(series, keep_last=True)
+        _, points = turning_points(series, keep_last=True, exact_signs=True)
         full_start, full_end, residue = reduce_reversals(points)
         self.histogram.add_full(np.abs(points[full_start] - points[full_end]))
         self.residue = points[residue].tolist()

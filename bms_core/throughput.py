@@ -83,7 +83,7 @@ class Throughput:
         increments[1:] = 0.5 * (current_start + current) * width_h
         counter = np.cumsum(increments)[1:]
         self.net_ah = float(counter[-1])
-        gap_count = np.cumsum(block.gap)
+        gap_count = np.cumsum(block.gap, dtype=np.int64)
         return counter, gap_count
 
     def _temperature_time(

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "passport",
+    "telemetry",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +148,18 @@ else:
 # entry never goes stale; the lifetime only bounds memory. 0 turns the cache off.
 PASSPORT_DOCUMENT_CACHE_SECONDS = int(os.getenv("PASSPORT_DOCUMENT_CACHE_SECONDS", "3600"))
 
+# Signed exports (passport.documents.signing): the Ed25519 private key (PEM). Without it a
+# development key is generated under PASSPORT_SIGNING_KEY_DIR. Retired public keys (PEM files,
+# comma-separated) stay in the JWKS so that older signatures remain verifiable.
+PASSPORT_SIGNING_KEY_FILE = os.getenv("PASSPORT_SIGNING_KEY_FILE", "")
+PASSPORT_SIGNING_KEY_DIR = Path(os.getenv("PASSPORT_SIGNING_KEY_DIR", VAR_DIR / "signing-keys"))
+PASSPORT_SIGNING_RETIRED_KEY_FILES = env_list("PASSPORT_SIGNING_RETIRED_KEY_FILES", "")
+# PDF reports: rendered by a Celery task (hard time limit), cached per passport version and view;
+# a request waits this long for a render in progress before answering 202.
+PASSPORT_PDF_TIME_LIMIT_SECONDS = int(os.getenv("PASSPORT_PDF_TIME_LIMIT_SECONDS", "60"))
+PASSPORT_PDF_WAIT_SECONDS = float(os.getenv("PASSPORT_PDF_WAIT_SECONDS", "5"))
+PASSPORT_PDF_CACHE_SECONDS = int(os.getenv("PASSPORT_PDF_CACHE_SECONDS", str(7 * 24 * 3600)))
+
 # Celery: a real broker with REDIS_URL; in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
@@ -155,7 +169,68 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_QUEUE", "battery-passport")
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# A message that a killed worker left unacknowledged goes back to the queue after this long
+# (acks_late); it bounds how late a retry starts.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.getenv("CELERY_VISIBILITY_TIMEOUT_S", "3600")),
+}
+if os.getenv("CELERY_UNACKED_RESTORE_INTERVAL_S"):
+    # How often a worker looks for such messages; kombu's default scans every 10 x 10 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "unacked_restore_interval": int(os.environ["CELERY_UNACKED_RESTORE_INTERVAL_S"]),
+        "unacked_restore_throttle": 1,
+    }
+
+# Telemetry ingestion (telemetry/services/ingest.py). A batch above either limit is refused
+# whole with 413; a collector sends one every minute or so, far below them.
+TELEMETRY_MAX_BATCH_ROWS = int(os.getenv("TELEMETRY_MAX_BATCH_ROWS", "100000"))
+TELEMETRY_MAX_BATCH_BYTES = int(os.getenv("TELEMETRY_MAX_BATCH_BYTES", str(20 * 1024 * 1024)))
+# Raw samples older than this are dropped a month-partition at a time; daily rollups stay.
+TELEMETRY_RAW_RETENTION_DAYS = int(os.getenv("TELEMETRY_RAW_RETENTION_DAYS", "400"))
+# Monthly sample partitions created ahead of time (PostgreSQL).
+TELEMETRY_PARTITIONS_AHEAD_MONTHS = int(os.getenv("TELEMETRY_PARTITIONS_AHEAD_MONTHS", "3"))
+
+# The health pipeline (telemetry/services/processing.py). Batches of one battery arriving within
+# this many seconds are analysed in one run.
+TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "300"))
+# A passport version per battery at most this often from telemetry (the daily run always writes
+# one when the values moved): Art. 14 asks for data current at least daily, and every version is
+# kept forever.
+TELEMETRY_PASSPORT_UPDATE_INTERVAL_S = int(os.getenv("TELEMETRY_PASSPORT_UPDATE_INTERVAL_S", "3600"))
+# A device bound to batteries that sent nothing for this long raises a "no data" alert.
+TELEMETRY_NO_DATA_ALERT_HOURS = float(os.getenv("TELEMETRY_NO_DATA_ALERT_HOURS", "6"))
+# Test-only: a run sleeps this long inside its transaction (after feeding, before commit) and
+# touches TELEMETRY_TEST_PAUSE_FILE, so a test can kill the worker mid-task. Never set in prod.
+TELEMETRY_TEST_PAUSE_S = float(os.getenv("TELEMETRY_TEST_PAUSE_S", "0"))
+TELEMETRY_TEST_PAUSE_FILE = os.getenv("TELEMETRY_TEST_PAUSE_FILE", "")
+
+# Periodic tasks (celery -A config beat), all thin wrappers in telemetry/tasks.py.
+CELERY_BEAT_SCHEDULE: dict = {
+    "telemetry-daily-health": {
+        "task": "telemetry.tasks.batteries_process_daily_task",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "telemetry-processing-sweep": {
+        "task": "telemetry.tasks.processing_sweep_task",
+        "schedule": float(os.getenv("TELEMETRY_SWEEP_INTERVAL_S", "300")),
+    },
+    "telemetry-partitions-ahead": {
+        "task": "telemetry.tasks.sample_partitions_ensure_task",
+        "schedule": crontab(hour=1, minute=5),
+    },
+    "telemetry-raw-retention": {
+        "task": "telemetry.tasks.sample_retention_apply_task",
+        "schedule": crontab(hour=1, minute=35),
+    },
+    "telemetry-rollups-sweep": {
+        "task": "telemetry.tasks.battery_rollups_sweep_task",
+        "schedule": crontab(hour=0, minute=45),
+    },
+    "telemetry-no-data-alerts": {
+        "task": "telemetry.tasks.devices_check_silence_task",
+        "schedule": 900.0,
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -182,6 +257,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.getenv("ANON_THROTTLE_RATE", "120/minute"),
         "user": os.getenv("USER_THROTTLE_RATE", "6000/minute"),
+        # Per collector device key (telemetry batches); a collector sends about one a minute.
+        "device": os.getenv("DEVICE_THROTTLE_RATE", "600/minute"),
         # Passwords and claim codes tried, per client address (passport.throttling).
         "credentials": os.getenv("CREDENTIALS_THROTTLE_RATE", "30/minute"),
     },
@@ -237,4 +314,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    # WeasyPrint reports every layout step and font subset at INFO: noise in every PDF render.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "weasyprint.progress", "fontTools")},
 }

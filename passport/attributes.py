@@ -32,7 +32,15 @@ from passport.values import (
     Text,
     Url,
 )
-from passport.vocabulary import BatteryStatus, Category, Chemistry, PerformanceClass
+from passport.vocabulary import (
+    BatteryStatus,
+    Category,
+    Chemistry,
+    DocumentType,
+    HazardClass,
+    LabelSubject,
+    PerformanceClass,
+)
 
 
 class Tier(enum.StrEnum):
@@ -124,34 +132,45 @@ class Attribute:
 
 # --- structured value kinds shared by several attributes ----------------------------------------
 
+# A postal address as the Battery Pass data model needs one (street and postal code included).
 _ADDRESS = Object(
     {
-        "street": Field(Text(200), required=False),
-        "postal_code": Field(Text(20), required=False),
+        "street": Field(Text(200)),
+        "postal_code": Field(Text(20)),
         "city": Field(Text(100)),
         "country": Field(CountryCode()),
     }
 )
 
-_CONTACT = Object(
-    {
-        "name": Field(Text(200)),
-        "trade_name": Field(Text(200), required=False),
-        "identifier": Field(Text(100), required=False),
-        "street": Field(Text(200)),
-        "postal_code": Field(Text(20)),
-        "city": Field(Text(100)),
-        "country": Field(CountryCode()),
-        "website": Field(Url()),
-        "email": Field(Email()),
-    }
-)
+
+def _contact(*, identifier_required: bool) -> Object:
+    return Object(
+        {
+            "name": Field(Text(200)),
+            "trade_name": Field(Text(200), required=False),
+            # A unique operator identifier (LEI, GLN, EORI...), as the Battery Pass model asks.
+            "identifier": Field(Text(100), required=identifier_required),
+            "street": Field(Text(200)),
+            "postal_code": Field(Text(20)),
+            "city": Field(Text(100)),
+            "country": Field(CountryCode()),
+            "website": Field(Url()),
+            "email": Field(Email()),
+        }
+    )
+
+
+# The operator's information is built by the service from its organisation (which may have no
+# identifier on record); the manufacturer's is given, with its identifier.
+_CONTACT = _contact(identifier_required=False)
+_MANUFACTURER_CONTACT = _contact(identifier_required=True)
 
 _DOCUMENT = Object(
     {
         "title": Field(Text(300)),
         "url": Field(Url()),
         "mime": Field(Text(100)),
+        "document_type": Field(Choice(tuple(DocumentType.values)), required=False),
     }
 )
 
@@ -167,6 +186,7 @@ _MATERIAL = Object(
         "name": Field(Text(200)),
         "cas_number": Field(CasNumber(), required=False),
         "mass_fraction_pct": Field(Percent(), required=False),
+        "critical_raw_material": Field(Boolean(), required=False),
     }
 )
 
@@ -239,7 +259,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     _a(3, "operator_information", "Operator identifier and information", P, IT, NONE, None,
        _CONTACT, GPI, "ESPR Annex III(h)", entry=Entry.SYSTEM),
     _a(4, "manufacturer_information", "Manufacturer identifier and information", P, M, ALL, None,
-       _CONTACT, GPI, "Annex VI Part A (1); Art. 3(33); Art. 38(7)"),
+       _MANUFACTURER_CONTACT, GPI, "Annex VI Part A (1); Art. 3(33); Art. 38(7)"),
     _a(5, "manufacturing_place", "Manufacturing place", P, M, ALL, None,
        _ADDRESS, GPI, "Annex XIII (1a); Annex VI Part A (3)"),
     _a(6, "manufacturing_date", "Manufacturing date", P, IT, ALL, None,
@@ -272,7 +292,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        model_default=True),
     _a(16, "labels_meaning", "Meaning of labels and symbols", P, M, ALL, None,
        ListOf(Object({"symbol": Field(Text(100)), "meaning": Field(Text(1000)),
-                      "symbol_url": Field(Url(), required=False)}), min_items=1),
+                      "symbol_url": Field(Url(), required=False),
+                      "subject": Field(Choice(tuple(LabelSubject.values)), required=False)}),
+              min_items=1),
        LAB, "Annex XIII (1s); Art. 74(1)(e)"),
     _a(17, "declaration_of_conformity", "EU declaration of conformity", P, M, ALL, None,
        Object({"id": Field(Text(100)), "url": Field(Url())}), LAB,
@@ -336,7 +358,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        ListOf(Object({"name": Field(Text(200)), "cas_number": Field(CasNumber()),
                       "concentration_pct": Field(Percent()),
                       "hazard_class": Field(Text(200), required=False),
-                      "location": Field(Text(200), required=False)})),
+                      "hazard_class_code": Field(Choice(tuple(HazardClass.values)),
+                                                 required=False),
+                      "impacts": Field(ListOf(Text(1000), max_items=20), required=False),
+                      "location": Field(Text(200))})),
        MC, "Annex XIII (1b); Annex VI Part A (8)"),
     _a(35, "substance_impact_information",
        "Impact of substances on environment, human health, safety, persons",
@@ -351,7 +376,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        CIRC, "Annex XIII (2b)"),
     _a(38, "spare_part_sources", "Information on sources of spare parts", R, M, ALL, None,
        ListOf(Object({"supplier_name": Field(Text(200)), "url": Field(Url()),
-                      "email": Field(Email(), required=False),
+                      "email": Field(Email()),
+                      "address": Field(_ADDRESS),
                       "part_numbers": Field(ListOf(Text(100)), required=False)}),
               min_items=1),
        CIRC, "Annex XIII (2b)"),
@@ -534,7 +560,15 @@ DOCUMENT_FIELDS: tuple[DocumentField, ...] = (
     # Annex XIII 4(a): point 4, like the values it records.
     DocumentField("performance_history",
                   "Performance values at each status change (Annex XIII 4(a))", Tier.INDIVIDUAL),
+    # Point 4 data about point 4 values, so it is read by those who read them.
+    DocumentField(
+        "dynamic_values_provenance",
+        "When each dynamic value was last updated, by whom, and how it was determined",
+        Tier.INDIVIDUAL,
+    ),
 )
+# Where a battery keeps the provenance of its dynamic values (passport.services.batteries).
+PROVENANCE_KEY = "dynamic_values_provenance"
 
 TIER_OF: dict[str, Tier] = {
     **{f.key: f.tier for f in DOCUMENT_FIELDS},

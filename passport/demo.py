@@ -110,9 +110,13 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         "extinguishing_agent": ["water (large quantities, for cooling)", "CO2"],
         "labels_meaning": [
             {"symbol": "crossed-out wheeled bin",
-             "meaning": "Collect separately from household waste (Art. 13(4))."},
+             "meaning": "Collect separately from household waste (Art. 13(4)).",
+             "symbol_url": "https://voltaro.example/labels/crossed-out-bin.svg",
+             "subject": "SeparateCollection"},
             {"symbol": "carbon footprint class B",
-             "meaning": "Carbon footprint performance class B under Art. 7(2)."},
+             "meaning": "Carbon footprint performance class B under Art. 7(2).",
+             "symbol_url": "https://voltaro.example/labels/carbon-class-b.svg",
+             "subject": "CarbonFootPrint"},
             {"symbol": "CE", "meaning": "Conforms to applicable EU legislation."},
         ],
         "declaration_of_conformity": {
@@ -158,28 +162,37 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         "cathode_anode_electrolyte_materials": {
             "cathode": [
                 {"name": "lithium iron phosphate (LiFePO4)", "cas_number": "15365-14-7",
-                 "mass_fraction_pct": 28.0},
+                 "mass_fraction_pct": 28.0, "critical_raw_material": True},
                 {"name": "polyvinylidene fluoride binder", "cas_number": "24937-79-9",
-                 "mass_fraction_pct": 0.8},
-                {"name": "aluminium foil", "cas_number": "7429-90-5", "mass_fraction_pct": 3.5},
+                 "mass_fraction_pct": 0.8, "critical_raw_material": False},
+                {"name": "aluminium foil", "cas_number": "7429-90-5", "mass_fraction_pct": 3.5,
+                 "critical_raw_material": True},
             ],
             "anode": [
-                {"name": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 14.0},
-                {"name": "copper foil", "cas_number": "7440-50-8", "mass_fraction_pct": 6.0},
+                {"name": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 14.0,
+                 "critical_raw_material": True},
+                {"name": "copper foil", "cas_number": "7440-50-8", "mass_fraction_pct": 6.0,
+                 "critical_raw_material": True},
             ],
             "electrolyte": [
                 {"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3",
-                 "mass_fraction_pct": 1.6},
-                {"name": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 4.2},
-                {"name": "dimethyl carbonate", "cas_number": "616-38-6", "mass_fraction_pct": 4.4},
+                 "mass_fraction_pct": 1.6, "critical_raw_material": True},
+                {"name": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 4.2,
+                 "critical_raw_material": False},
+                {"name": "dimethyl carbonate", "cas_number": "616-38-6", "mass_fraction_pct": 4.4,
+                 "critical_raw_material": False},
             ],
         },
         "hazardous_substances": [
             {"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3",
              "concentration_pct": 1.6, "hazard_class": "Acute toxicity (oral), category 3",
+             "hazard_class_code": "AcuteToxicity",
+             "impacts": ["toxic if swallowed", "forms hydrogen fluoride in contact with water"],
              "location": "electrolyte"},
+            # A flammable liquid: a hazard class the consortium's code list does not have.
             {"name": "dimethyl carbonate", "cas_number": "616-38-6", "concentration_pct": 4.4,
-             "hazard_class": "Flammable liquid, category 2", "location": "electrolyte"},
+             "hazard_class": "Flammable liquid, category 2",
+             "impacts": ["highly flammable liquid and vapour"], "location": "electrolyte"},
         ],
         "substance_impact_information": (
             "The electrolyte contains lithium hexafluorophosphate, which forms hydrogen fluoride "
@@ -188,9 +201,9 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         ),
         "dismantling_documents": [
             {"title": "Removal and disassembly manual", "url": f"{base}/dismantling-manual.pdf",
-             "mime": "application/pdf"},
+             "mime": "application/pdf", "document_type": "DismantlingManual"},
             {"title": "Exploded view drawing", "url": f"{base}/exploded-view.pdf",
-             "mime": "application/pdf"},
+             "mime": "application/pdf", "document_type": "Drawing"},
         ],
         "part_numbers": [
             {"part_name": "battery management board", "part_number": "VT-BMS-16S-200"},
@@ -200,6 +213,8 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         "spare_part_sources": [
             {"supplier_name": "Voltaro Service", "url": "https://voltaro.example/service/parts",
              "email": "parts@voltaro.example",
+             "address": {"street": "Energiestraße 12", "postal_code": "01067", "city": "Dresden",
+                         "country": "DE"},
              "part_numbers": ["VT-BMS-16S-200", f"VT-CM16-{capacity_ah}", "VT-BRK-250A"]},
         ],
         "safety_measures": {
@@ -378,7 +393,7 @@ def demo_dataset_build() -> DemoResult:
         repurposer = _organisation(
             "SecondLife Storage BV", OrganisationKind.REPURPOSER, city="Eindhoven", country="NL",
             street="Strijp-S 7", postal_code="5617", website="https://secondlife.example",
-            email="hello@secondlife.example",
+            email="hello@secondlife.example", lei=lei_with_check_digits("7245000SECONDLIFE1"),
             gs1_prefixes=[REPURPOSER_GTIN_PREFIX], iso15459_prefixes=["UN.SECONDLIFE"],
         )
         authority = _organisation(
@@ -420,7 +435,9 @@ def demo_dataset_build() -> DemoResult:
                 data={
                     **lfp_home_battery_model_data(capacity_ah=300, mass_kg=140.0),
                     "manufacturer_information": {
-                        "name": "SecondLife Storage BV", "street": "Strijp-S 7",
+                        "name": "SecondLife Storage BV",
+                        "identifier": f"LEI {lei_with_check_digits('7245000SECONDLIFE1')}",
+                        "street": "Strijp-S 7",
                         "postal_code": "5617", "city": "Eindhoven", "country": "NL",
                         "website": "https://secondlife.example", "email": "hello@secondlife.example",
                     },

@@ -1,6 +1,7 @@
 """Domain errors raised by the services; the API maps each class to one HTTP status.
 
-ValidationFailed -> 400, NotPermitted -> 403, NotFound -> 404, TransitionRefused and Conflict -> 409.
+ValidationFailed -> 400, NotPermitted -> 403, NotFound -> 404, TransitionRefused and Conflict -> 409,
+TooLarge -> 413.
 """
 
 from __future__ import annotations
@@ -77,5 +78,14 @@ class TransitionRefused(PassportError):
 class Conflict(PassportError):
     def __init__(self, field: str, reason: str):
         super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class TooLarge(PassportError):
+    """More than one request may carry (rows of a telemetry batch, bytes of a body)."""
+
+    def __init__(self, field: str | None, reason: str):
+        super().__init__(reason)
         self.field = field
         self.reason = reason

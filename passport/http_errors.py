@@ -18,6 +18,7 @@ STATUS_OF: tuple[tuple[type[domain.PassportError], int], ...] = (
     (domain.NotFound, 404),
     (domain.TransitionRefused, 409),
     (domain.Conflict, 409),
+    (domain.TooLarge, 413),
 )
 # A PassportError of no class above is a problem with the request as sent.
 DEFAULT_STATUS = 400
@@ -45,6 +46,8 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         return [error_item(error.field, error.reason)]
     if isinstance(error, domain.TransitionRefused):
         return [error_item("status", error.reason)]
+    if isinstance(error, domain.TooLarge):
+        return [error_item(error.field, error.reason)]
     if isinstance(error, domain.NotPermitted):
         # Several refused inputs (rows of a bulk registration) are named one by one.
         return [error_item(item.field, item.reason, item.index) for item in error.errors] or [
@@ -52,4 +55,6 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         ]
     if isinstance(error, domain.NotFound):
         return [error_item(None, f"{error.what} not found.")]
+    if isinstance(error, domain.TooLarge):
+        return [error_item(error.field, error.reason)]
     return [error_item(None, str(error))]

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from passport.access import filter_document
 from passport.attributes import ATTRIBUTES, DOCUMENT_FIELDS, Attribute, Tier
+from passport.documents.labels import qr_code
 from passport.values import Kind, ListOf, Object
 
 ASPECT_TITLES: dict[str, str] = {
@@ -205,7 +205,7 @@ def qr_svg(url: str) -> SafeString:
     """An inline SVG QR code (ISO/IEC 18004, error correction M) of `url`. Safe to embed: segno
     writes only path data and the fixed title below, never the URL text itself. Cached: the
     encoding costs milliseconds and a battery's address never changes."""
-    svg = segno.make(url, error="m").svg_inline(
+    svg = qr_code(url).svg_inline(
         scale=4, title="QR code of this battery's passport address", omitsize=True
     )
     return mark_safe(svg)  # noqa: S308 - generated markup, see docstring

@@ -85,6 +85,14 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def private_signing_keys(settings, tmp_path_factory) -> None:
+    """Exports are signed: each test gets its own development key, never one under var/."""
+    settings.PASSPORT_SIGNING_KEY_FILE = ""
+    settings.PASSPORT_SIGNING_KEY_DIR = tmp_path_factory.mktemp("signing-keys")
+    settings.PASSPORT_SIGNING_RETIRED_KEY_FILES = []
+
+
 @dataclass(frozen=True)
 class Orgs:
     manufacturer: Organisation

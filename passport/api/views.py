@@ -87,6 +87,7 @@ def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         403: "It exists, but it is not yours to see or change.",
         404: "It does not exist (or, for a list, there is no such page).",
         409: "Refused: duplicate identifier or illegal status transition.",
+        413: "Too large: send less in one request (the limit is in the reason).",
         429: "Too many tries of a password or claim code from this address; see Retry-After.",
     }
     return {

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from passport.attributes import BY_KEY, PROVENANCE_KEY
 from passport.errors import Conflict, FieldError, NotPermitted, TransitionRefused, ValidationFailed
 from passport.identifiers import (
     BatteryIdentifier,
@@ -29,7 +30,12 @@ from passport.services.permissions import organisation_of, require_member
 from passport.services.prefixes import gtins_bind, identifiers_authorise
 from passport.services.snapshots import model_version_seq, operator_information, passport_snapshot
 from passport.services.validation import item_data_clean, reason_clean
-from passport.services.versions import changes_between, version_build, version_record
+from passport.services.versions import (
+    changes_between,
+    timestamp_text,
+    version_build,
+    version_record,
+)
 from passport.values import Text
 from passport.vocabulary import BatteryStatus, PassportState
 
@@ -183,9 +189,12 @@ def _model_fresh(model: BatteryModel) -> BatteryModel:
     return BatteryModel.objects.select_related("manufacturer").get(pk=model.pk)
 
 
-def battery_register(*, user: Any, model: BatteryModel, item: dict) -> RegisteredBattery:
+def battery_register(
+    *, user: Any, model: BatteryModel, item: dict, passport_id: str | None = None
+) -> RegisteredBattery:
     """Register one battery of `model`: its battery row, its first passport and version 1.
-    A duplicate identifier raises Conflict."""
+    A duplicate identifier raises Conflict. `passport_id` keeps the identifier a passport had
+    in another system (an import); a new one is made otherwise."""
     model = _model_fresh(model)
     require_member(user, model.manufacturer, "register batteries of its models")
     row, errors = _row_clean(item, model)
@@ -195,8 +204,10 @@ def battery_register(*, user: Any, model: BatteryModel, item: dict) -> Registere
         raise Conflict("identifier", f"{row.identity.identifier} is already registered")
     identifiers_authorise(organisation=model.manufacturer, model=model, identities=[(None, row.identity)])
     try:
-        return _insert(user=user, model=model, rows=[row])[0]
+        return _insert(user=user, model=model, rows=[row], passport_ids=[passport_id])[0]
     except IntegrityError as error:
+        if passport_id is not None and Passport.objects.filter(passport_id=passport_id).exists():
+            raise Conflict("passport_identifier", f"{passport_id} is already registered") from error
         raise Conflict("identifier", f"{row.identity.identifier} is already registered") from error
 
 
@@ -239,7 +250,9 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
         raise
 
 
-def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[RegisteredBattery]:
+def _insert(
+    *, user: Any, model: BatteryModel, rows: list[_Row], passport_ids: list[str | None] | None = None
+) -> list[RegisteredBattery]:
     """Write batteries, passports and first versions with three bulk inserts (COPY on
     PostgreSQL); every hash and snapshot is computed here in Python, so no row needs a second
     round trip."""
@@ -276,10 +289,11 @@ def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[Registe
     with transaction.atomic():
         gtins_bind(model=model, gtins={row.identity.gtin for row in rows if row.identity.gtin is not None})
         rows_insert(Battery, batteries)
+        given_ids = passport_ids or [None] * len(batteries)
         passports = [
-            Passport(passport_id=new_passport_id(), battery=battery, state=PassportState.ACTIVE,
+            Passport(passport_id=given or new_passport_id(), battery=battery, state=PassportState.ACTIVE,
                      created_at=now)
-            for battery in batteries
+            for battery, given in zip(batteries, given_ids, strict=True)
         ]
         rows_insert(Passport, passports)
         versions = []
@@ -359,15 +373,21 @@ def passport_version_record(
     )
 
 
-def battery_update(*, user: Any, battery: Battery, data: dict, reason: str) -> Passport:
+def battery_update(
+    *, user: Any, battery: Battery, data: dict, reason: str,
+    provenance: dict[str, dict] | None = None,
+) -> Passport:
     """Change item attributes of a battery (static corrections, put into service, dynamic values
     such as state of health; None removes an optional value) and record a passport version.
 
     `user` is the acting member of the responsible operator; None means the system itself
-    (the telemetry pipeline), recorded as a version without author. A ceased passport is
-    read-only (TransitionRefused).
+    (the telemetry pipeline), recorded as a version without author. Every dynamic value written
+    gets its own `last_updated`; `provenance` adds what the caller knows of a value (its counting
+    `method`, the `as_of` moment of its data). A ceased passport is read-only (TransitionRefused).
     """
-    return _item_data_update(user=user, battery=battery, data=data, reason=reason, addressed=None)
+    return _item_data_update(
+        user=user, battery=battery, data=data, reason=reason, addressed=None, provenance=provenance
+    )
 
 
 def _superseded_refusal(passport: Passport) -> TransitionRefused:
@@ -385,8 +405,35 @@ def passport_update(*, user: Any, passport: Passport, data: dict, reason: str) -
     return _item_data_update(user=user, battery=passport.battery, data=data, reason=reason, addressed=passport)
 
 
+def dynamic_provenance_apply(
+    values: dict, data: dict, *, now: dt.datetime, system: bool, provenance: dict[str, dict] | None
+) -> None:
+    """Record in `values` when each dynamic value in `data` was last updated, by whom (the
+    system or the operator) and how (Annex VII asks for values kept current, at least daily
+    (Art. 14); each value carries its own time since not every update covers every value)."""
+    provenance = provenance or {}
+    record = dict(values.get(PROVENANCE_KEY) or {})
+    for key, value in data.items():
+        attribute = BY_KEY.get(key)
+        if attribute is None or not attribute.dynamic:
+            continue
+        if value is None:
+            record.pop(key, None)
+            continue
+        record[key] = {
+            "last_updated": timestamp_text(now),
+            "source": "system" if system else "operator",
+            **provenance.get(key, {}),
+        }
+    if record:
+        values[PROVENANCE_KEY] = dict(sorted(record.items()))
+    else:
+        values.pop(PROVENANCE_KEY, None)
+
+
 def _item_data_update(
-    *, user: Any, battery: Battery, data: dict, reason: str, addressed: Passport | None
+    *, user: Any, battery: Battery, data: dict, reason: str, addressed: Passport | None,
+    provenance: dict[str, dict] | None = None,
 ) -> Passport:
     """battery_update; with `addressed` (the passport the caller named) also refused when that
     passport is no longer the battery's current one once the battery is locked (superseded
@@ -421,6 +468,7 @@ def _item_data_update(
         if errors:
             raise ValidationFailed(errors)
         now = timezone.now()
+        dynamic_provenance_apply(merged, data, now=now, system=user is None, provenance=provenance)
         item_values_apply(locked, merged)
         version = passport_version_record(
             passport=passport, battery=locked, author_id=getattr(user, "pk", None),

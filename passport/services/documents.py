@@ -26,7 +26,7 @@ from passport.access import (
     organisation_of,
     view_of_tiers,
 )
-from passport.attributes import ATTRIBUTES, TIER_OF, Tier, View
+from passport.attributes import ATTRIBUTES, PROVENANCE_KEY, TIER_OF, Tier, View
 from passport.errors import NotFound, NotPermitted
 from passport.models import AccessLog, Battery, Organisation, Passport, Version
 from passport.services.versions import timestamp_text
@@ -48,7 +48,7 @@ IDENTITY_ORDER = (
 )
 DOCUMENT_KEYS: tuple[str, ...] = IDENTITY_ORDER + tuple(
     a.key for a in ATTRIBUTES if a.key not in IDENTITY_ORDER
-) + ("performance_history",)
+) + ("performance_history", PROVENANCE_KEY)
 
 
 # Part of the cache key: a release that changes the document's keys never reads entries built
@@ -278,3 +278,4 @@ def passport_element(
     _log_restricted_read(user=user, organisation=organisation, passport=passport, battery=battery,
                          tiers=tiers, keys=[key], endpoint=endpoint or f"element:{path}")
     return value
+

@@ -108,8 +108,10 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(env: dict[str, str], workers: int, worker_class: str, threads: int) -> Server:
-    port = free_port()
+def start_server(
+    env: dict[str, str], workers: int, worker_class: str, threads: int, port: int | None = None
+) -> Server:
+    port = port or free_port()
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",

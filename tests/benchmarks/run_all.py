@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark and collect the figures in one JSON file.
 
-The registry benchmarks run on PostgreSQL (a throw-away database on the local server, or the one
-DATABASE_URL names); the analytics benchmarks need no database.
+The registry and telemetry benchmarks run on PostgreSQL (a throw-away database on the local
+server, or the one DATABASE_URL names; the ingestion bench also needs the local Redis, or
+REDIS_URL); the analytics benchmarks need no database.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def main() -> None:
         subprocess.run([sys.executable, "manage.py", "demo_data"], cwd=ROOT, env=pg_env, check=True, stdout=subprocess.DEVNULL)
         results["public_reads"] = run_script(
             "bench_public_reads.py", args.out_dir / "public_reads.json", pg_env
+        )
+        results["documents"] = run_script("bench_documents.py", args.out_dir / "documents.json", pg_env)
+        # Telemetry: 8 collectors over HTTP against raw COPY (Redis as broker and cache), and the
+        # health task on 30 days of 1 Hz samples (its figures give the time for a year, linear in
+        # the samples; `bench_health.py --days 365` measures the year itself, in ~10 minutes).
+        results["ingest"] = run_script("bench_ingest.py", args.out_dir / "ingest.json", pg_env)
+        results["health"] = run_script(
+            "bench_health.py", args.out_dir / "health.json", pg_env, "--days", "30"
         )
     finally:
         if scratch:

@@ -316,3 +316,21 @@ def test_a_state_written_by_version_1_still_loads() -> None:
     assert report["samples"] == 2880
     assert report["current_sign"]["steps_checked"] == 0
     assert report["chemistry"] == "LFP"
+
+
+def test_the_command_line_refuses_a_reversed_sign_and_accepts_the_option(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fortnight: tuple[dict[str, np.ndarray], dict[str, Any]],
+) -> None:
+    from bms_core.__main__ import main
+
+    columns = {k: v[:20_000] for k, v in fortnight[0].items()}
+    columns["current_a"] = -columns["current_a"]
+    path = tmp_path / "reversed.csv.gz"
+    write_csv(path, columns, timestamps="unix", default_decimals=4)
+    assert main(["analyze", str(path), "--rated-capacity-ah", "100"]) == 2
+    assert "current_sign=-1" in capsys.readouterr().err
+    assert main(["analyze", str(path), "--rated-capacity-ah", "100", "--current-sign", "-1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["current_sign"]["option"] == -1 and report["current_sign"]["verified"]

@@ -222,9 +222,10 @@ def test_cas_numbers_are_checked_with_their_check_digit():
 def test_structured_values_report_dotted_paths():
     kind = BY_KEY["hazardous_substances"].kind
     errors = reasons(kind, [
-        {"name": "LiPF6", "cas_number": "21324-40-3", "concentration_pct": 1.6},
-        {"name": "", "cas_number": "21324-40-4", "concentration_pct": 120, "colour": "red"},
-        {"cas_number": "7439-93-2"},
+        {"name": "LiPF6", "cas_number": "21324-40-3", "concentration_pct": 1.6, "location": "electrolyte"},
+        {"name": "", "cas_number": "21324-40-4", "concentration_pct": 120, "colour": "red",
+         "location": "electrolyte"},
+        {"cas_number": "7439-93-2", "location": "anode"},
     ], "hazardous_substances")
     fields = {field for field, _ in errors}
     assert fields == {

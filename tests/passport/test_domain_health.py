@@ -61,3 +61,28 @@ def test_recording_keeps_earlier_values_the_report_does_not_cover(complete_batte
     after = passport_document(passport=passport)
     assert after["remaining_capacity_ah"] == before["remaining_capacity_ah"]
     assert after["full_cycles_count"] == int(report["equivalent_full_cycles"])
+
+
+def test_the_rest_of_annex_vii_part_a_is_mapped_where_the_report_has_it(simulated) -> None:
+    """Reports of bms_core versions that estimate usable energy, efficiency and self-discharge
+    (and the capacity on the rated definition) fill those attributes; withheld ones say why."""
+    from passport.services.health import health_mapping
+
+    report, _ = simulated
+    richer = {
+        **report,
+        "capacity_rated_basis_ah": 97.26,
+        "usable_energy_kwh": {"kwh": 4.9512, "interval_kwh": [4.8, 5.1]},
+        "round_trip_efficiency": {"pct": 94.44, "interval_pct": [93.0, 95.5]},
+        "self_discharge": {"pct_per_month": None, "reason": "the sensor's zero is not known well enough"},
+        "power_capability_w": {"discharge_w": 5100.0},
+    }
+    mapping = health_mapping(richer)
+    assert mapping.values["remaining_capacity_ah"] == 97.3
+    assert "rated definition" in mapping.methods["remaining_capacity_ah"]
+    assert mapping.values["remaining_usable_energy_kwh"] == 4.95
+    assert mapping.values["remaining_round_trip_efficiency_pct"] == 94.4
+    assert "sensor's zero" in mapping.missing["current_self_discharge_pct_per_month"]
+    assert "80 % and 20 %" in mapping.missing["remaining_power_capability_w"]
+    # The current report has none of these keys: nothing is claimed about them.
+    assert "remaining_usable_energy_kwh" not in health_mapping(report).missing

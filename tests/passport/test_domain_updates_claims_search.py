@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from passport.attributes import PROVENANCE_KEY
 from passport.errors import NotPermitted, TransitionRefused, ValidationFailed
 from passport.models import Passport, Version
 from passport.selectors import battery_search
@@ -25,10 +26,14 @@ def test_updates_record_a_version_with_author_and_reason(battery, passport, user
     battery_update(user=users.manufacturer, battery=battery, reason="commissioned",
                    data={"put_into_service_on": "2026-04-01", "state_of_charge_pct": 90.0})
     battery.refresh_from_db()
-    assert battery.put_into_service_on == dt.date(2026, 4, 1) and battery.data == {"state_of_charge_pct": 90}
+    assert battery.put_into_service_on == dt.date(2026, 4, 1)
+    assert battery.data["state_of_charge_pct"] == 90
+    # The dynamic value carries its own time and source; the static date does not.
+    assert set(battery.data[PROVENANCE_KEY]) == {"state_of_charge_pct"}
+    assert battery.data[PROVENANCE_KEY]["state_of_charge_pct"]["source"] == "operator"
     version = passport.versions.get(seq=2)
     assert version.author == users.manufacturer and version.reason == "commissioned"
-    assert version.changes == {
+    assert {key: change for key, change in version.changes.items() if key != PROVENANCE_KEY} == {
         "put_into_service_on": {"old": None, "new": "2026-04-01"},
         "state_of_charge_pct": {"old": None, "new": 90},
     }
@@ -83,7 +88,9 @@ def test_an_update_by_passport_records_a_version_of_that_passport(battery, passp
     updated = passport_update(user=users.manufacturer, passport=passport, data={"state_of_charge_pct": 64},
                               reason="BMS telemetry")
     assert updated == passport
-    assert passport.versions.get(seq=2).changes == {"state_of_charge_pct": {"old": None, "new": 64}}
+    changes = passport.versions.get(seq=2).changes
+    assert changes["state_of_charge_pct"] == {"old": None, "new": 64}
+    assert set(changes) == {"state_of_charge_pct", PROVENANCE_KEY}
     with pytest.raises(NotPermitted):
         passport_update(user=users.other_manufacturer, passport=passport, data={"state_of_charge_pct": 1}, reason="r")
 

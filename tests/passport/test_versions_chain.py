@@ -46,7 +46,9 @@ def test_every_change_is_a_version_chained_to_the_previous_one(battery, passport
         "battery model changed: re-weighed",
     ]
     assert versions[4].changes == {"model_version": {"old": 1, "new": 2}}
-    assert versions[2].changes == {"state_of_charge_pct": {"old": 80, "new": 60}}
+    assert versions[2].changes["state_of_charge_pct"] == {"old": 80, "new": 60}
+    # Besides the value, only its provenance (its own last_updated) changed.
+    assert set(versions[2].changes) == {"state_of_charge_pct", "dynamic_values_provenance"}
     assert versions[3].changes["status"] == {"old": "original", "new": "waste"}
     assert versions[3].changes["operator_information"]["new"]["name"] == "ReCell Recycling GmbH"
     for previous, version in zip(versions, versions[1:], strict=False):
