@@ -257,7 +257,7 @@ def _value_schema(key: str) -> dict:
     attribute = BY_KEY.get(key)
     if attribute is not None:
         return attribute.kind.json_schema()
-    return {"type": ["string", "integer", "array", "null"]}
+    return {"type": ["string", "integer", "array", "object", "null"]}
 
 
 def schema_url(view: View | str) -> str:
