@@ -60,7 +60,7 @@ class IdentifierPrefixForm(forms.ModelForm):
         fields = ["scheme", "prefix"]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         scheme, prefix = cleaned.get("scheme"), cleaned.get("prefix")
         if scheme and prefix:
             text, errors = prefix_clean(scheme, prefix)

@@ -266,8 +266,10 @@ def access_log_list(*, battery: Battery | None = None, user: Any = None) -> Quer
     return logs.order_by("-at")
 
 
-def handover_list(*, organisation: Organisation, state: str | None = None) -> QuerySet[Handover]:
-    """The hand-overs `organisation` offered or was offered, newest first."""
+def handover_list(*, organisation: Organisation | None, state: str | None = None) -> QuerySet[Handover]:
+    """The hand-overs `organisation` offered or was offered, newest first (none without one)."""
+    if organisation is None:
+        return Handover.objects.none()
     handovers = Handover.objects.select_related(
         "battery", "from_operator", "to_operator", "model", "passport"
     ).filter(Q(from_operator=organisation) | Q(to_operator=organisation))

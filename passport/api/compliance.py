@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -29,6 +30,12 @@ class ComplianceQuerySerializer(serializers.Serializer):
         required=False, help_text="Check as of this date (default today), e.g. 2031-08-18."
     )
 
+    def validate(self, attrs: dict) -> dict:
+        # DRF reads an empty query value as absent; the schema says a date, so say so.
+        if self.initial_data.get("on") == "":
+            raise serializers.ValidationError({"on": ["must be a date (YYYY-MM-DD); leave it out for today"]})
+        return attrs
+
 
 class FindingSerializer(serializers.Serializer):
     attribute = serializers.CharField(help_text="Attribute key the finding is about.")
@@ -37,7 +44,7 @@ class FindingSerializer(serializers.Serializer):
         choices=["missing", "below-minimum", "inconsistent", "stale", "upcoming"]
     )
     reason = serializers.CharField()
-    source = serializers.CharField(help_text="Article or annex of Regulation (EU) 2023/1542.")
+    source = serializers.CharField(help_text="Article or annex of Regulation (EU) 2023/1542.")  # type: ignore[assignment]  # the body key, not Field.source
 
 
 class ComplianceReportSerializer(serializers.Serializer):
@@ -59,7 +66,7 @@ def report_response(request: Request, responsible: Organisation, build: Callable
     return Response(ComplianceReportSerializer(report.as_dict()).data)
 
 
-REPORT_RESPONSES = {200: ComplianceReportSerializer, **error_responses(400, 401, 403, 404)}
+REPORT_RESPONSES: dict[Any, Any] = {200: ComplianceReportSerializer, **error_responses(400, 401, 403, 404)}
 
 
 class ModelComplianceView(APIView):

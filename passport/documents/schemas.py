@@ -260,7 +260,7 @@ def _value_schema(key: str) -> dict:
     if key == PROVENANCE_KEY:
         # Per dynamic attribute: when it was last updated, by whom and how (the health pipeline).
         return {"type": "object", "additionalProperties": {"type": "object"}}
-    return {"type": ["string", "integer", "array", "null"]}
+    return {"type": ["string", "integer", "array", "object", "null"]}
 
 
 def schema_url(view: View | str) -> str:

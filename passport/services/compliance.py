@@ -92,13 +92,13 @@ RECYCLED_CONTENT_CATEGORIES = frozenset({Category.EV, Category.INDUSTRIAL, Categ
 
 # Art. 7(1) (declaration) and 7(2) (performance class), per category: the earliest date each
 # applies (the regulation adds "or 18 months after the delegated act, whichever is later").
-CARBON_FOOTPRINT_DECLARATION_FROM = {
+CARBON_FOOTPRINT_DECLARATION_FROM: dict[str, dt.date] = {
     Category.EV: dt.date(2025, 2, 18),
     Category.INDUSTRIAL: dt.date(2026, 2, 18),
     Category.STATIONARY: dt.date(2026, 2, 18),
     Category.LMT: dt.date(2028, 8, 18),
 }
-CARBON_FOOTPRINT_CLASS_FROM = {
+CARBON_FOOTPRINT_CLASS_FROM: dict[str, dt.date] = {
     Category.EV: dt.date(2026, 8, 18),
     Category.INDUSTRIAL: dt.date(2027, 8, 18),
     Category.STATIONARY: dt.date(2027, 8, 18),
@@ -187,9 +187,12 @@ def _lifetime_energy_kwh(data: dict) -> float | None:
     voltage, capacity = data.get("nominal_voltage_v"), data.get("rated_capacity_ah")
     cycles = data.get("expected_lifetime_cycles")
     depth = (data.get("cycle_life_reference_test") or {}).get("depth_of_discharge_pct")
-    if not all(isinstance(v, int | float) for v in (voltage, capacity, cycles, depth)):
-        return None
-    return voltage * capacity / 1000 * cycles * depth / 100
+    if (
+        isinstance(voltage, int | float) and isinstance(capacity, int | float)
+        and isinstance(cycles, int | float) and isinstance(depth, int | float)
+    ):
+        return float(voltage * capacity / 1000 * cycles * depth / 100)
+    return None
 
 
 def _carbon_footprint(model: BatteryModel, on: dt.date) -> list[Finding]:

@@ -148,7 +148,7 @@ def handover_offer(
     try:
         with transaction.atomic():
             handover = Handover.objects.create(
-                battery=battery, kind=kind, status=status or "", from_operator=battery.responsible_operator,
+                battery=battery, kind=str(kind), status=status or "", from_operator=battery.responsible_operator,
                 to_operator=operator, new_identifier=new_identifier or "", model=model, reason=reason_text,
                 authorisation=clean_authorisation, offered_by=user, offered_at=timezone.now(),
             )

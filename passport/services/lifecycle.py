@@ -258,7 +258,8 @@ def status_change_apply(
                                 ("model", model)):
                 if given:
                     errors.append(FieldError(
-                        name, f"applies only to repurposing or remanufacturing, not to {status}"
+                        name, "applies only to a change that gives a new passport (repurposing, "
+                              f"remanufacturing, preparation for re-use), not to {status}"
                     ))
         parsed_identifier = None
         if model is not None and not new_identifier:

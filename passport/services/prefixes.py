@@ -117,9 +117,9 @@ def issuers_of(identities: Iterable[BatteryIdentifier]) -> dict[str, IdentifierP
     found: dict[str, IdentifierPrefix] = {}
     for identity, scheme, text in keyed:
         for candidate in reversed(_candidates(text)):
-            row = declared.get((scheme, candidate))
-            if row is not None:
-                found[identity.identifier] = row
+            match = declared.get((scheme, candidate))
+            if match is not None:
+                found[identity.identifier] = match
                 break
     return found
 
@@ -202,4 +202,4 @@ def model_gtins_declare(*, model: BatteryModel, gtins: object) -> None:
         raise NotPermitted(refusal.reason, [
             FieldError(f"gtins.{e.index}", e.reason) for e in refusal.errors
         ]) from refusal
-    gtins_bind(model=model, gtins=[identity.gtin for _, identity in identities])
+    gtins_bind(model=model, gtins=[identity.gtin for _, identity in identities if identity.gtin is not None])

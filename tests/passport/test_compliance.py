@@ -167,6 +167,7 @@ def test_the_compliance_api(api_as, anonymous, users, stationary_model, battery)
     assert body["compliant"] is False
     assert body["findings"][0]["source"].startswith("Art. 8")
     assert api_as(users.manufacturer).get(model_url + "?on=soon").status_code == 400
+    assert api_as(users.manufacturer).get(model_url + "?on=").json()["errors"][0]["field"] == "on"
     assert api_as(users.manufacturer).get("/api/v1/compliance/models/999999/").status_code == 404
 
 
