@@ -148,6 +148,18 @@ else:
 # entry never goes stale; the lifetime only bounds memory. 0 turns the cache off.
 PASSPORT_DOCUMENT_CACHE_SECONDS = int(os.getenv("PASSPORT_DOCUMENT_CACHE_SECONDS", "3600"))
 
+# Signed exports (passport.documents.signing): the Ed25519 private key (PEM). Without it a
+# development key is generated under PASSPORT_SIGNING_KEY_DIR. Retired public keys (PEM files,
+# comma-separated) stay in the JWKS so that older signatures remain verifiable.
+PASSPORT_SIGNING_KEY_FILE = os.getenv("PASSPORT_SIGNING_KEY_FILE", "")
+PASSPORT_SIGNING_KEY_DIR = Path(os.getenv("PASSPORT_SIGNING_KEY_DIR", VAR_DIR / "signing-keys"))
+PASSPORT_SIGNING_RETIRED_KEY_FILES = env_list("PASSPORT_SIGNING_RETIRED_KEY_FILES", "")
+# PDF reports: rendered by a Celery task (hard time limit), cached per passport version and view;
+# a request waits this long for a render in progress before answering 202.
+PASSPORT_PDF_TIME_LIMIT_SECONDS = int(os.getenv("PASSPORT_PDF_TIME_LIMIT_SECONDS", "60"))
+PASSPORT_PDF_WAIT_SECONDS = float(os.getenv("PASSPORT_PDF_WAIT_SECONDS", "5"))
+PASSPORT_PDF_CACHE_SECONDS = int(os.getenv("PASSPORT_PDF_CACHE_SECONDS", str(7 * 24 * 3600)))
+
 # Celery: a real broker with REDIS_URL; in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
@@ -302,4 +314,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    # WeasyPrint reports every layout step and font subset at INFO: noise in every PDF render.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "weasyprint.progress", "fontTools")},
 }

@@ -55,11 +55,13 @@ def _own_tiers(user: Any, organisation: Organisation | None, battery: Battery) -
         if organisation.is_authority:
             tiers |= View.AUTHORITY.tiers()
         else:
-            granted = AccessGrant.objects.filter(battery=battery, organisation=organisation).exists()
-            if granted:
-                tiers |= View.LEGITIMATE.tiers(interest=True)
-            elif organisation.is_legitimate_interest:
+            if organisation.is_legitimate_interest:
                 tiers |= View.LEGITIMATE.tiers(interest=False)
+            # The owner's grant lets an organisation act for the owner on this battery's own
+            # data: point 4, nothing more (a manufacturer granted access does not thereby read
+            # another maker's point-2 composition and dismantling data).
+            if AccessGrant.objects.filter(battery=battery, organisation=organisation).exists():
+                tiers.add(Tier.INDIVIDUAL)
     return frozenset(tiers)
 
 
@@ -81,6 +83,8 @@ def acting_tiers(
         wanted = View(view)
     except ValueError as error:
         raise NotPermitted(f"unknown view {view!r}; use one of {', '.join(View)}") from error
+    if wanted is view_of_tiers(own):
+        return own
     requested = wanted.tiers(interest=Tier.INDIVIDUAL in own)
     if not requested <= own:
         raise NotPermitted(f"you may not read the {wanted} view of this battery's passport")

@@ -16,12 +16,15 @@ from passport.models import (
     AccessLog,
     Battery,
     BatteryModel,
+    Handover,
+    IdentifierPrefix,
     Membership,
     Organisation,
     Passport,
     Version,
 )
 from passport.services.organisations import organisation_clean
+from passport.services.prefixes import prefix_clean, prefix_overlapping
 
 
 def pretty_json(value) -> str:
@@ -46,6 +49,37 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+
+
+class IdentifierPrefixForm(forms.ModelForm):
+    """The same checks as identifier_prefix_declare: well formed, and overlapping no other
+    organisation's prefix."""
+
+    class Meta:
+        model = IdentifierPrefix
+        fields = ["scheme", "prefix"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        scheme, prefix = cleaned.get("scheme"), cleaned.get("prefix")
+        if scheme and prefix:
+            text, errors = prefix_clean(scheme, prefix)
+            if errors:
+                raise forms.ValidationError({"prefix": errors[0].reason})
+            other = prefix_overlapping(scheme, text)
+            if other is not None and other.organisation_id != self.instance.organisation_id:
+                raise forms.ValidationError(
+                    {"prefix": f"overlaps {other.prefix}, declared by {other.organisation.name}"}
+                )
+            cleaned["prefix"] = text
+            self.instance.prefix = text
+        return cleaned
+
+
+class IdentifierPrefixInline(admin.TabularInline):
+    model = IdentifierPrefix
+    form = IdentifierPrefixForm
+    extra = 0
 
 
 class OrganisationForm(forms.ModelForm):
@@ -78,7 +112,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "country", "lei", "gln", "created_at"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "lei", "gln", "eori", "vat"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, IdentifierPrefixInline]
 
 
 @admin.register(Membership)
@@ -198,3 +232,12 @@ class AccessLogAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "battery__identifier", "endpoint"]
     date_hierarchy = "at"
     list_select_related = ["user", "organisation", "battery"]
+
+
+@admin.register(Handover)
+class HandoverAdmin(ReadOnlyAdmin):
+    """Offers are made and decided through the services; staff only look."""
+
+    list_display = ["battery", "kind", "status", "from_operator", "to_operator", "state", "offered_at", "decided_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["battery__identifier", "from_operator__name", "to_operator__name"]

@@ -27,11 +27,20 @@ from passport.values import (
     ListOf,
     Number,
     Object,
+    OrNotContained,
     Percent,
     Text,
     Url,
 )
-from passport.vocabulary import BatteryStatus, Category, Chemistry, PerformanceClass
+from passport.vocabulary import (
+    BatteryStatus,
+    Category,
+    Chemistry,
+    DocumentType,
+    HazardClass,
+    LabelSubject,
+    PerformanceClass,
+)
 
 
 class Tier(enum.StrEnum):
@@ -82,9 +91,17 @@ class Entry(enum.StrEnum):
 
 ALL_CATEGORIES: frozenset[Category] = frozenset(Category)
 NONE: frozenset[Category] = frozenset()
+# The category columns follow the Battery Pass consortium's longlist v1.2 (reproduced in
+# /work/shared/reference/attribute-categories.md; a test compares every cell). Where the
+# regulation says "where possible" or the list marks an attribute voluntary for a category, it is
+# not mandatory here.
 EV_ONLY: frozenset[Category] = frozenset({Category.EV})
-# Annex VII Part A (state of health parameters) applies to stationary and LMT batteries.
-ANNEX_VII_PART_A: frozenset[Category] = frozenset({Category.STATIONARY, Category.LMT})
+STATIONARY_ONLY: frozenset[Category] = frozenset({Category.STATIONARY})
+# Annex VII (Art. 14(1)): state-of-health and lifetime parameters of stationary battery energy
+# storage systems and LMT batteries.
+ANNEX_VII: frozenset[Category] = frozenset({Category.STATIONARY, Category.LMT})
+# Harmful temperature events (Annex VII Part B (4)): every category but EV batteries.
+NOT_EV: frozenset[Category] = frozenset({Category.LMT, Category.INDUSTRIAL, Category.STATIONARY})
 
 
 @dataclass(frozen=True)
@@ -115,34 +132,45 @@ class Attribute:
 
 # --- structured value kinds shared by several attributes ----------------------------------------
 
+# A postal address as the Battery Pass data model needs one (street and postal code included).
 _ADDRESS = Object(
     {
-        "street": Field(Text(200), required=False),
-        "postal_code": Field(Text(20), required=False),
+        "street": Field(Text(200)),
+        "postal_code": Field(Text(20)),
         "city": Field(Text(100)),
         "country": Field(CountryCode()),
     }
 )
 
-_CONTACT = Object(
-    {
-        "name": Field(Text(200)),
-        "trade_name": Field(Text(200), required=False),
-        "identifier": Field(Text(100), required=False),
-        "street": Field(Text(200)),
-        "postal_code": Field(Text(20)),
-        "city": Field(Text(100)),
-        "country": Field(CountryCode()),
-        "website": Field(Url()),
-        "email": Field(Email()),
-    }
-)
+
+def _contact(*, identifier_required: bool) -> Object:
+    return Object(
+        {
+            "name": Field(Text(200)),
+            "trade_name": Field(Text(200), required=False),
+            # A unique operator identifier (LEI, GLN, EORI...), as the Battery Pass model asks.
+            "identifier": Field(Text(100), required=identifier_required),
+            "street": Field(Text(200)),
+            "postal_code": Field(Text(20)),
+            "city": Field(Text(100)),
+            "country": Field(CountryCode()),
+            "website": Field(Url()),
+            "email": Field(Email()),
+        }
+    )
+
+
+# The operator's information is built by the service from its organisation (which may have no
+# identifier on record); the manufacturer's is given, with its identifier.
+_CONTACT = _contact(identifier_required=False)
+_MANUFACTURER_CONTACT = _contact(identifier_required=True)
 
 _DOCUMENT = Object(
     {
         "title": Field(Text(300)),
         "url": Field(Url()),
         "mime": Field(Text(100)),
+        "document_type": Field(Choice(tuple(DocumentType.values)), required=False),
     }
 )
 
@@ -158,6 +186,7 @@ _MATERIAL = Object(
         "name": Field(Text(200)),
         "cas_number": Field(CasNumber(), required=False),
         "mass_fraction_pct": Field(Percent(), required=False),
+        "critical_raw_material": Field(Boolean(), required=False),
     }
 )
 
@@ -230,13 +259,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     _a(3, "operator_information", "Operator identifier and information", P, IT, NONE, None,
        _CONTACT, GPI, "ESPR Annex III(h)", entry=Entry.SYSTEM),
     _a(4, "manufacturer_information", "Manufacturer identifier and information", P, M, ALL, None,
-       _CONTACT, GPI, "Annex VI Part A (1); Art. 3(33); Art. 38(7)"),
+       _MANUFACTURER_CONTACT, GPI, "Annex VI Part A (1); Art. 3(33); Art. 38(7)"),
     _a(5, "manufacturing_place", "Manufacturing place", P, M, ALL, None,
        _ADDRESS, GPI, "Annex XIII (1a); Annex VI Part A (3)"),
     _a(6, "manufacturing_date", "Manufacturing date", P, IT, ALL, None,
        Date(), GPI, "Annex XIII (1a); Annex VI Part A (4); Annex VII Part B (1)"),
     # Static, but only known once the battery is put into service, after registration.
-    _a(7, "put_into_service_on", "Date of putting the battery into service", I, IT, ALL, None,
+    _a(7, "put_into_service_on", "Date of putting the battery into service", I, IT, ANNEX_VII, None,
        Date(), GPI, "Annex VII Part B (1)", entry=Entry.LATER),
     _a(8, "warranty_period_years", "Warranty period of the battery", P, M, ALL, "years",
        Number(0, 50, exclusive_minimum=True, unit="years"), GPI, "Annex XIII (1m)"),
@@ -244,7 +273,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        Choice(tuple(Category.values)), GPI, "Annex XIII (1a); Annex VI Part A (2)",
        entry=Entry.SYSTEM),
     _a(10, "battery_mass_kg", "Battery mass", P, M, ALL, "kg",
-       Number(0, 10_000, exclusive_minimum=True, unit="kg"), GPI,
+       # Containerised storage systems weigh tens of tonnes; 1,000 t bounds typing errors only.
+       Number(0, 1_000_000, exclusive_minimum=True, unit="kg"), GPI,
        "Annex XIII (1a); Annex VI Part A (5)"),
     _a(11, "status", "Battery status", I, IT, ALL, None,
        Choice(tuple(BatteryStatus.values)), GPI, "Annex XIII 4(c)", dynamic=True,
@@ -262,7 +292,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        model_default=True),
     _a(16, "labels_meaning", "Meaning of labels and symbols", P, M, ALL, None,
        ListOf(Object({"symbol": Field(Text(100)), "meaning": Field(Text(1000)),
-                      "symbol_url": Field(Url(), required=False)}), min_items=1),
+                      "symbol_url": Field(Url(), required=False),
+                      "subject": Field(Choice(tuple(LabelSubject.values)), required=False)}),
+              min_items=1),
        LAB, "Annex XIII (1s); Art. 74(1)(e)"),
     _a(17, "declaration_of_conformity", "EU declaration of conformity", P, M, ALL, None,
        Object({"id": Field(Text(100)), "url": Field(Url())}), LAB,
@@ -314,7 +346,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        entry=Entry.SYSTEM),
     _a(32, "critical_raw_materials", "Critical raw materials", P, M, ALL, None,
        ListOf(Object({"name": Field(Text(100)),
-                      "mass_fraction_pct": Field(Percent(), required=False)})),
+                      "mass_fraction_pct": Field(OrNotContained(Percent()), required=False)})),
        MC, "Annex XIII (1b); Annex VI Part A (10)"),
     _a(33, "cathode_anode_electrolyte_materials", "Materials used in cathode, anode and electrolyte",
        R, M, ALL, None,
@@ -326,7 +358,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        ListOf(Object({"name": Field(Text(200)), "cas_number": Field(CasNumber()),
                       "concentration_pct": Field(Percent()),
                       "hazard_class": Field(Text(200), required=False),
-                      "location": Field(Text(200), required=False)})),
+                      "hazard_class_code": Field(Choice(tuple(HazardClass.values)),
+                                                 required=False),
+                      "impacts": Field(ListOf(Text(1000), max_items=20), required=False),
+                      "location": Field(Text(200))})),
        MC, "Annex XIII (1b); Annex VI Part A (8)"),
     _a(35, "substance_impact_information",
        "Impact of substances on environment, human health, safety, persons",
@@ -341,7 +376,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        CIRC, "Annex XIII (2b)"),
     _a(38, "spare_part_sources", "Information on sources of spare parts", R, M, ALL, None,
        ListOf(Object({"supplier_name": Field(Text(200)), "url": Field(Url()),
-                      "email": Field(Email(), required=False),
+                      "email": Field(Email()),
+                      "address": Field(_ADDRESS),
                       "part_numbers": Field(ListOf(Text(100)), required=False)}),
               min_items=1),
        CIRC, "Annex XIII (2b)"),
@@ -350,21 +386,21 @@ ATTRIBUTES: tuple[Attribute, ...] = (
                "document_url": Field(Url(), required=False)}),
        CIRC, "Annex XIII (2d); Art. 74(2)"),
     _a(40, "pre_consumer_recycled_nickel_pct", "Pre-consumer recycled nickel share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(41, "pre_consumer_recycled_cobalt_pct", "Pre-consumer recycled cobalt share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(42, "pre_consumer_recycled_lithium_pct", "Pre-consumer recycled lithium share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(43, "pre_consumer_recycled_lead_pct", "Pre-consumer recycled lead share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(44, "post_consumer_recycled_nickel_pct", "Post-consumer recycled nickel share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(45, "post_consumer_recycled_cobalt_pct", "Post-consumer recycled cobalt share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(46, "post_consumer_recycled_lithium_pct", "Post-consumer recycled lithium share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(47, "post_consumer_recycled_lead_pct", "Post-consumer recycled lead share",
-       P, M, ALL, PCT, Percent(), CIRC, "Annex XIII (1e); Art. 8(1)"),
+       P, M, ALL, PCT, OrNotContained(Percent()), CIRC, "Annex XIII (1e); Art. 8(1)"),
     _a(48, "renewable_content_pct", "Renewable content share", P, M, ALL, PCT,
        Percent(), CIRC, "Annex XIII (1f)"),
     _a(49, "end_user_waste_prevention_info",
@@ -382,13 +418,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     _a(52, "rated_capacity_ah", "Rated capacity", P, M, ALL, "Ah",
        Number(0, 100_000, exclusive_minimum=True, unit="Ah"), PAD,
        "Annex XIII (1g); Annex IV Part A (1)"),
-    _a(53, "remaining_capacity_ah", "Remaining capacity", I, IT, ALL, "Ah",
+    _a(53, "remaining_capacity_ah", "Remaining capacity", I, IT, ANNEX_VII, "Ah",
        Number(0, 100_000, unit="Ah"), PAD, "Annex VII Part A (1)", dynamic=True),
     _a(54, "capacity_fade_pct", "Capacity fade", I, M, ALL, PCT, Percent(), PAD,
        "Annex IV Part A (2)"),
-    _a(55, "certified_usable_energy_kwh", "Certified usable battery energy", P, M, EV_ONLY, "kWh",
+    _a(55, "certified_usable_energy_kwh", "Certified usable battery energy", P, M, NONE, "kWh",
        Number(0, 10_000, exclusive_minimum=True, unit="kWh"), PAD, ""),
-    _a(56, "remaining_usable_energy_kwh", "Remaining usable battery energy", I, IT, EV_ONLY, "kWh",
+    _a(56, "remaining_usable_energy_kwh", "Remaining usable battery energy", I, IT, NONE, "kWh",
        Number(0, 10_000, unit="kWh"), PAD, "", dynamic=True),
     _a(57, "state_of_certified_energy_pct", "State of certified energy (SOCE)", I, IT, EV_ONLY,
        PCT, Percent(), PAD, "Annex VII Part A (EV)", dynamic=True),
@@ -402,7 +438,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        Number(0, 2_000, exclusive_minimum=True, unit="V"), PAD, "Annex XIII (1h)"),
     _a(62, "original_power_capability_w", "Original power capability", P, M, ALL, "W",
        _POWER_AT_SOC, PAD, "Annex XIII (1i); Art. 10; Annex IV Part B (4)"),
-    _a(63, "remaining_power_capability_w", "Remaining power capability", I, IT, ALL, "W",
+    _a(63, "remaining_power_capability_w", "Remaining power capability", I, IT, ANNEX_VII, "W",
        _POWER_AT_SOC, PAD, "Annex VII Part A (2); Annex IV Part B (4)", dynamic=True),
     _a(64, "power_fade_pct", "Power fade", I, M, ALL, PCT, Percent(), PAD,
        "Annex IV Part A (4); Annex IV Part B (4)"),
@@ -417,7 +453,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        "Round trip energy efficiency at 50% of cycle life", P, M, ALL, PCT, Percent(), PAD,
        "Annex XIII (1n); Annex IV (6)"),
     _a(69, "remaining_round_trip_efficiency_pct", "Remaining round trip energy efficiency",
-       I, IT, ANNEX_VII_PART_A, PCT, Percent(), PAD, "Annex VII Part A (3)", dynamic=True),
+       I, IT, ANNEX_VII, PCT, Percent(), PAD, "Annex VII Part A (3)", dynamic=True),
     _a(70, "round_trip_efficiency_fade_pct", "Energy round trip efficiency fade",
        I, M, ALL, PCT, Percent(), PAD, "Annex IV Part A (4)"),
     _a(71, "initial_self_discharge_pct_per_month", "Initial self-discharge rate",
@@ -425,7 +461,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     _a(72, "current_self_discharge_pct_per_month", "Current self-discharge rate",
        I, IT, NONE, "%/month", Percent(), PAD, "", dynamic=True),
     _a(73, "self_discharge_evolution", "Evolution of self-discharge rates",
-       I, IT, ANNEX_VII_PART_A, PCT,
+       I, IT, STATIONARY_ONLY, "%/month",
        ListOf(Object({"measured_on": Field(Date()),
                       "pct_per_month": Field(Percent())}), max_items=10_000),
        PAD, "Art. 14; Annex VII Part A (4)", dynamic=True),
@@ -456,9 +492,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
        PAD, "Annex XIII (1j)"),
     _a(80, "cycle_life_test_c_rate", "C-rate of relevant cycle-life test", P, M, ALL, "A/Ah",
        Number(0, 100, exclusive_minimum=True, unit="A/Ah"), PAD, "Annex XIII (1p)"),
-    _a(81, "energy_throughput_kwh", "Energy throughput", I, IT, ALL, "kWh",
+    _a(81, "energy_throughput_kwh", "Energy throughput", I, IT, ANNEX_VII, "kWh",
        Number(0, 1e12, unit="kWh"), PAD, "Annex VII Part B (2)", dynamic=True),
-    _a(82, "capacity_throughput_ah", "Capacity throughput", I, IT, ALL, "Ah",
+    _a(82, "capacity_throughput_ah", "Capacity throughput", I, IT, ANNEX_VII, "Ah",
        Number(0, 1e12, unit="Ah"), PAD, "Annex VII Part B (3)", dynamic=True),
     _a(83, "capacity_threshold_for_exhaustion_pct", "Capacity threshold for exhaustion",
        P, M, EV_ONLY, PCT, Percent(), PAD, "Annex XIII (1k)"),
@@ -472,18 +508,18 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     _a(86, "idle_temperature_upper_c", "Temperature range idle state, upper boundary",
        P, M, ALL, "°C", _CELSIUS, PAD, "Annex XIII (1l)"),
     _a(87, "time_above_temperature_boundary_minutes",
-       "Time spent in extreme temperatures above boundary", I, IT, ALL, "minutes",
+       "Time spent in extreme temperatures above boundary", I, IT, NOT_EV, "minutes",
        _MINUTES, PAD, "Annex VII Part B (4)", dynamic=True),
     _a(88, "time_below_temperature_boundary_minutes",
-       "Time spent in extreme temperatures below boundary", I, IT, ALL, "minutes",
+       "Time spent in extreme temperatures below boundary", I, IT, NOT_EV, "minutes",
        _MINUTES, PAD, "Annex VII Part B (4)", dynamic=True),
     _a(89, "time_charging_above_temperature_boundary_minutes",
-       "Time spent charging during extreme temperatures above boundary", I, IT, ALL, "minutes",
+       "Time spent charging during extreme temperatures above boundary", I, IT, NOT_EV, "minutes",
        _MINUTES, PAD, "Annex VII Part B (4)", dynamic=True),
     _a(90, "time_charging_below_temperature_boundary_minutes",
-       "Time spent charging during extreme temperatures below boundary", I, IT, ALL, "minutes",
+       "Time spent charging during extreme temperatures below boundary", I, IT, NOT_EV, "minutes",
        _MINUTES, PAD, "Annex VII Part B (4)", dynamic=True),
-    _a(91, "deep_discharge_events_count", "Number of deep discharge events", I, IT, ALL, None,
+    _a(91, "deep_discharge_events_count", "Number of deep discharge events", I, IT, ANNEX_VII, None,
        Count(), PAD, "Annex VII Part B (4)", dynamic=True),
     _a(92, "overcharge_events_count", "Number of overcharge events", I, IT, NONE, None,
        Count(), PAD, "", dynamic=True),
@@ -521,6 +557,9 @@ DOCUMENT_FIELDS: tuple[DocumentField, ...] = (
     DocumentField("model_version", "Version number of the model data", Tier.PUBLIC),
     DocumentField("passport_version", "Version number of the battery data", Tier.PUBLIC),
     DocumentField("last_updated", "Time of the latest change", Tier.PUBLIC),
+    # Annex XIII 4(a): point 4, like the values it records.
+    DocumentField("performance_history",
+                  "Performance values at each status change (Annex XIII 4(a))", Tier.INDIVIDUAL),
     # Point 4 data about point 4 values, so it is read by those who read them.
     DocumentField(
         "dynamic_values_provenance",

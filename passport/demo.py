@@ -28,22 +28,28 @@ from passport.services import (
     battery_model_create,
     battery_register,
     battery_update,
+    handover_accept,
+    handover_offer,
     organisation_create,
 )
 from passport.services.health import battery_health_record
+from passport.values import NOT_CONTAINED
 from passport.vocabulary import BatteryStatus, Category, Chemistry, MembershipRole, OrganisationKind
 
 DEMO_PASSWORD = "demo-passport-2027"
 MANUFACTURER_NAME = "Voltaro Energy GmbH"
 DEMO_GTIN_PREFIX = "426123456"  # a 9-digit GS1 Germany-style company prefix for demo data
+# The repurposer's own (GS1 Netherlands-style) prefix: it places its rebuilt racks on the market
+# under its own GTINs, never under the original maker's.
+REPURPOSER_GTIN_PREFIX = "871234567"
 
 
-def demo_gtin(item_reference: str) -> str:
-    """A valid GTIN-14: indicator 0, the demo company prefix, a 3-digit item reference and the
-    check digit."""
+def demo_gtin(item_reference: str, *, company_prefix: str = DEMO_GTIN_PREFIX) -> str:
+    """A valid GTIN-14: indicator 0, a 9-digit company prefix (the demo manufacturer's unless
+    told), a 3-digit item reference and the check digit."""
     if len(item_reference) != 3 or not item_reference.isdigit():
         raise ValueError("the item reference has three digits")
-    body = f"0{DEMO_GTIN_PREFIX}{item_reference}"
+    body = f"0{company_prefix}{item_reference}"
     return body + str(gs1_check_digit(body))
 
 
@@ -61,10 +67,15 @@ def manufacturer_fields() -> dict[str, str]:
     }
 
 
+# Full cycles over the service life: 6000 cycles at 90 % depth of discharge.
+LIFETIME_FULL_CYCLES = 6000 * 0.9
+
+
 def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0) -> dict[str, Any]:
     """Every model-level attribute of a 48 V 16s LFP rack module (also the voluntary ones, so a
     document built from it is complete), plus the model default of the extinguishing agent."""
     energy_kwh = round(51.2 * capacity_ah / 1000, 2)
+    footprint_per_capacity_kwh = 86.4 if capacity_ah <= 100 else 82.1
     model_label = f"Voltaro HomeRack {energy_kwh:g}"
     base = "https://voltaro.example/passport/homerack"
     return {
@@ -99,9 +110,13 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         "extinguishing_agent": ["water (large quantities, for cooling)", "CO2"],
         "labels_meaning": [
             {"symbol": "crossed-out wheeled bin",
-             "meaning": "Collect separately from household waste (Art. 13(4))."},
+             "meaning": "Collect separately from household waste (Art. 13(4)).",
+             "symbol_url": "https://voltaro.example/labels/crossed-out-bin.svg",
+             "subject": "SeparateCollection"},
             {"symbol": "carbon footprint class B",
-             "meaning": "Carbon footprint performance class B under Art. 7(2)."},
+             "meaning": "Carbon footprint performance class B under Art. 7(2).",
+             "symbol_url": "https://voltaro.example/labels/carbon-class-b.svg",
+             "subject": "CarbonFootPrint"},
             {"symbol": "CE", "meaning": "Conforms to applicable EU legislation."},
         ],
         "declaration_of_conformity": {
@@ -114,7 +129,9 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
             {"title": "UN 38.3 transport test summary", "url": f"{base}-{capacity_ah}/un38-3.pdf",
              "issued_by": "Demo Test Lab", "issued_on": "2026-08-01"},
         ],
-        "carbon_footprint_kg_co2e_per_kwh": 86.4 if capacity_ah <= 100 else 82.1,
+        # Art. 7(1)(d): per kWh of the total energy delivered over the service life, here
+        # 6000 cycles at 90 % depth of discharge (86.4 / 82.1 kg CO2e per kWh of capacity).
+        "carbon_footprint_kg_co2e_per_kwh": round(footprint_per_capacity_kwh / LIFETIME_FULL_CYCLES, 4),
         "carbon_footprint_raw_material_pct": 61.5,
         "carbon_footprint_production_pct": 31.0,
         "carbon_footprint_distribution_pct": 3.5,
@@ -126,9 +143,7 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
             "battery_model": model_label,
             "manufacturing_facility": "Industriepark 4, 01109 Dresden, DE",
         },
-        "absolute_carbon_footprint_t_co2e": round(
-            (86.4 if capacity_ah <= 100 else 82.1) * energy_kwh * 6000 * 0.9 / 1000, 1
-        ),
+        "absolute_carbon_footprint_t_co2e": round(footprint_per_capacity_kwh * energy_kwh / 1000, 3),
         "due_diligence_report_url": "https://voltaro.example/sustainability/due-diligence-2026.pdf",
         "third_party_assurances": [
             {"scheme": "IRMA Standard for Responsible Mining (lithium supplier)",
@@ -147,28 +162,37 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         "cathode_anode_electrolyte_materials": {
             "cathode": [
                 {"name": "lithium iron phosphate (LiFePO4)", "cas_number": "15365-14-7",
-                 "mass_fraction_pct": 28.0},
+                 "mass_fraction_pct": 28.0, "critical_raw_material": True},
                 {"name": "polyvinylidene fluoride binder", "cas_number": "24937-79-9",
-                 "mass_fraction_pct": 0.8},
-                {"name": "aluminium foil", "cas_number": "7429-90-5", "mass_fraction_pct": 3.5},
+                 "mass_fraction_pct": 0.8, "critical_raw_material": False},
+                {"name": "aluminium foil", "cas_number": "7429-90-5", "mass_fraction_pct": 3.5,
+                 "critical_raw_material": True},
             ],
             "anode": [
-                {"name": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 14.0},
-                {"name": "copper foil", "cas_number": "7440-50-8", "mass_fraction_pct": 6.0},
+                {"name": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 14.0,
+                 "critical_raw_material": True},
+                {"name": "copper foil", "cas_number": "7440-50-8", "mass_fraction_pct": 6.0,
+                 "critical_raw_material": True},
             ],
             "electrolyte": [
                 {"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3",
-                 "mass_fraction_pct": 1.6},
-                {"name": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 4.2},
-                {"name": "dimethyl carbonate", "cas_number": "616-38-6", "mass_fraction_pct": 4.4},
+                 "mass_fraction_pct": 1.6, "critical_raw_material": True},
+                {"name": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 4.2,
+                 "critical_raw_material": False},
+                {"name": "dimethyl carbonate", "cas_number": "616-38-6", "mass_fraction_pct": 4.4,
+                 "critical_raw_material": False},
             ],
         },
         "hazardous_substances": [
             {"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3",
              "concentration_pct": 1.6, "hazard_class": "Acute toxicity (oral), category 3",
+             "hazard_class_code": "AcuteToxicity",
+             "impacts": ["toxic if swallowed", "forms hydrogen fluoride in contact with water"],
              "location": "electrolyte"},
+            # A flammable liquid: a hazard class the consortium's code list does not have.
             {"name": "dimethyl carbonate", "cas_number": "616-38-6", "concentration_pct": 4.4,
-             "hazard_class": "Flammable liquid, category 2", "location": "electrolyte"},
+             "hazard_class": "Flammable liquid, category 2",
+             "impacts": ["highly flammable liquid and vapour"], "location": "electrolyte"},
         ],
         "substance_impact_information": (
             "The electrolyte contains lithium hexafluorophosphate, which forms hydrogen fluoride "
@@ -177,9 +201,9 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         ),
         "dismantling_documents": [
             {"title": "Removal and disassembly manual", "url": f"{base}/dismantling-manual.pdf",
-             "mime": "application/pdf"},
+             "mime": "application/pdf", "document_type": "DismantlingManual"},
             {"title": "Exploded view drawing", "url": f"{base}/exploded-view.pdf",
-             "mime": "application/pdf"},
+             "mime": "application/pdf", "document_type": "Drawing"},
         ],
         "part_numbers": [
             {"part_name": "battery management board", "part_number": "VT-BMS-16S-200"},
@@ -189,6 +213,8 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
         "spare_part_sources": [
             {"supplier_name": "Voltaro Service", "url": "https://voltaro.example/service/parts",
              "email": "parts@voltaro.example",
+             "address": {"street": "Energiestraße 12", "postal_code": "01067", "city": "Dresden",
+                         "country": "DE"},
              "part_numbers": ["VT-BMS-16S-200", f"VT-CM16-{capacity_ah}", "VT-BRK-250A"]},
         ],
         "safety_measures": {
@@ -199,14 +225,14 @@ def lfp_home_battery_model_data(*, capacity_ah: int = 100, mass_kg: float = 45.0
             ),
             "document_url": f"{base}/safety-instructions.pdf",
         },
-        "pre_consumer_recycled_nickel_pct": 0,
-        "pre_consumer_recycled_cobalt_pct": 0,
+        "pre_consumer_recycled_nickel_pct": NOT_CONTAINED,
+        "pre_consumer_recycled_cobalt_pct": NOT_CONTAINED,
         "pre_consumer_recycled_lithium_pct": 4.0,
-        "pre_consumer_recycled_lead_pct": 0,
-        "post_consumer_recycled_nickel_pct": 0,
-        "post_consumer_recycled_cobalt_pct": 0,
+        "pre_consumer_recycled_lead_pct": NOT_CONTAINED,
+        "post_consumer_recycled_nickel_pct": NOT_CONTAINED,
+        "post_consumer_recycled_cobalt_pct": NOT_CONTAINED,
         "post_consumer_recycled_lithium_pct": 2.5,
-        "post_consumer_recycled_lead_pct": 0,
+        "post_consumer_recycled_lead_pct": NOT_CONTAINED,
         "renewable_content_pct": 1.5,
         "end_user_waste_prevention_info": (
             "Keep the battery within its temperature range and update its firmware; a healthy "
@@ -338,7 +364,7 @@ def _user(username: str, *, staff: bool = False, email: str = ""):
     return user
 
 
-def _organisation(name: str, kind: str, **fields: str) -> Organisation:
+def _organisation(name: str, kind: str, **fields: Any) -> Organisation:
     existing = Organisation.objects.filter(name=name, kind=kind).first()
     return existing or organisation_create(kind=kind, name=name, **fields)
 
@@ -351,7 +377,10 @@ def demo_dataset_build() -> DemoResult:
     """Create the demo dataset unless it exists. Re-running changes nothing but the demo
     passwords (reset to the printed value) and the example claim code (a fresh one)."""
     with transaction.atomic():
-        manufacturer = _organisation(MANUFACTURER_NAME, OrganisationKind.MANUFACTURER, **manufacturer_fields())
+        manufacturer = _organisation(
+            MANUFACTURER_NAME, OrganisationKind.MANUFACTURER, **manufacturer_fields(),
+            gs1_prefixes=[DEMO_GTIN_PREFIX], iso15459_prefixes=["UN.VOLTARO"],
+        )
         recycler = _organisation(
             "ReCell Recycling GmbH", OrganisationKind.RECYCLER, city="Freiberg", country="DE",
             street="Hüttenweg 3", postal_code="09599", website="https://recell.example",
@@ -364,7 +393,8 @@ def demo_dataset_build() -> DemoResult:
         repurposer = _organisation(
             "SecondLife Storage BV", OrganisationKind.REPURPOSER, city="Eindhoven", country="NL",
             street="Strijp-S 7", postal_code="5617", website="https://secondlife.example",
-            email="hello@secondlife.example",
+            email="hello@secondlife.example", lei=lei_with_check_digits("7245000SECONDLIFE1"),
+            gs1_prefixes=[REPURPOSER_GTIN_PREFIX], iso15459_prefixes=["UN.SECONDLIFE"],
         )
         authority = _organisation(
             "Bundesanstalt für Materialforschung (market surveillance demo)",
@@ -405,7 +435,9 @@ def demo_dataset_build() -> DemoResult:
                 data={
                     **lfp_home_battery_model_data(capacity_ah=300, mass_kg=140.0),
                     "manufacturer_information": {
-                        "name": "SecondLife Storage BV", "street": "Strijp-S 7",
+                        "name": "SecondLife Storage BV",
+                        "identifier": f"LEI {lei_with_check_digits('7245000SECONDLIFE1')}",
+                        "street": "Strijp-S 7",
                         "postal_code": "5617", "city": "Eindhoven", "country": "NL",
                         "website": "https://secondlife.example", "email": "hello@secondlife.example",
                     },
@@ -482,28 +514,39 @@ def _demo_batteries(*, maker, owner, small, large, recycler, repairer, repurpose
     battery_change_status(user=maker, battery=registered[1][0].battery, status=BatteryStatus.REUSED,
                           reason="cell module replaced under warranty, returned to the owner")
 
-    # Batteries 3, 4, 5 became waste (responsibility to the recycler); 5 was then recycled.
+    # Batteries 3, 4, 5 became waste: the manufacturer offered them to the recycler, which
+    # accepted (responsibility moves only with the receiver's consent); 5 was then recycled.
     for index in (2, 3, 4):
-        battery_change_status(user=maker, battery=registered[index][0].battery, status=BatteryStatus.WASTE,
-                              operator=recycler, reason="collected after storm damage")
+        _hand_over(giver=maker, receiver=recycler_user, battery=registered[index][0].battery,
+                   status=BatteryStatus.WASTE, operator=recycler, reason="collected after storm damage")
     battery_change_status(user=recycler_user, battery=registered[4][0].battery,
                           status=BatteryStatus.RECYCLED, reason="hydrometallurgical recycling completed")
 
     # Batteries 3 and 4 were repurposed by the repurposer into one new rack with its own
-    # identifier; the recycler (responsible for the waste) hands them over.
-    battery_change_status(
-        user=recycler_user, battery=registered[2][0].battery, predecessors=[registered[3][0].battery],
+    # identifier (under its own GS1 prefix); the recycler (responsible for the waste) offered
+    # them and the repurposer accepted.
+    new_identifier = f"(01){demo_gtin('901', company_prefix=REPURPOSER_GTIN_PREFIX)}(21)SL{today:%y%m}0001"
+    _hand_over(
+        giver=recycler_user, receiver=repurposer_user, battery=registered[2][0].battery,
+        predecessors=[registered[3][0].battery],
         status=BatteryStatus.REPURPOSED, operator=repurposer, model=repurposed_model,
-        new_identifier=f"(01){demo_gtin('901')}(21)SL{today:%y%m}0001",
+        new_identifier=new_identifier,
         reason="modules tested (>= 90 % SoH) and rebuilt into a second-life rack",
     )
-    new_battery = Battery.objects.get(identifier=f"(01){demo_gtin('901')}(21)SL{today:%y%m}0001")
+    new_battery = Battery.objects.get(identifier=new_identifier)
     battery_claim_code_reissue(user=repurposer_user, battery=new_battery)
 
     # Battery 7 was damaged and waits at the recycler as waste.
-    battery_change_status(user=maker, battery=registered[6][0].battery, status=BatteryStatus.WASTE,
-                          operator=recycler, reason="returned after a transport accident")
+    _hand_over(giver=maker, receiver=recycler_user, battery=registered[6][0].battery,
+               status=BatteryStatus.WASTE, operator=recycler, reason="returned after a transport accident")
 
     # Battery 6 was repurposed in place (same identifier, new passport) by the repurposer.
-    battery_change_status(user=maker, battery=registered[5][0].battery, status=BatteryStatus.REPURPOSED,
-                          operator=repurposer, reason="bought back and refurbished for a second life")
+    _hand_over(giver=maker, receiver=repurposer_user, battery=registered[5][0].battery,
+               status=BatteryStatus.REPURPOSED, operator=repurposer,
+               reason="bought back and refurbished for a second life")
+
+
+def _hand_over(*, giver, receiver, battery: Battery, **offer: Any) -> None:
+    """Offer `battery` to another operator and accept it as that operator's member."""
+    handover = handover_offer(user=giver, battery=battery, **offer)
+    handover_accept(user=receiver, handover=handover)

@@ -54,9 +54,13 @@ class ValidationFailed(PassportError):
 
 
 class NotPermitted(PassportError):
-    def __init__(self, reason: str):
+    """403. `errors` names the refused inputs when there are several (e.g. the rows of a bulk
+    registration whose identifiers belong to another organisation)."""
+
+    def __init__(self, reason: str, errors: list[FieldError] | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.errors = list(errors or [])
 
 
 class NotFound(PassportError):

@@ -6,7 +6,7 @@ from django import forms
 
 from passport.models import Organisation
 from passport.register import MAX_ID, search_range_errors
-from passport.vocabulary import LEGITIMATE_INTEREST_KINDS, BatteryStatus, Category, Chemistry
+from passport.vocabulary import LEGITIMATE_INTEREST_KINDS, Category, Chemistry
 
 
 class LookupForm(forms.Form):
@@ -48,7 +48,6 @@ class RegulatorSearchForm(forms.Form):
     model = forms.IntegerField(label="Model id", required=False, min_value=1, max_value=MAX_ID)
     chemistry = forms.ChoiceField(choices=_blank_choices(Chemistry.choices), required=False)
     category = forms.ChoiceField(choices=_blank_choices(Category.choices), required=False)
-    status = forms.ChoiceField(choices=_blank_choices(BatteryStatus.choices), required=False)
     manufactured_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     manufactured_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     registered_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -49,7 +49,10 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
     if isinstance(error, domain.TooLarge):
         return [error_item(error.field, error.reason)]
     if isinstance(error, domain.NotPermitted):
-        return [error_item(None, error.reason)]
+        # Several refused inputs (rows of a bulk registration) are named one by one.
+        return [error_item(item.field, item.reason, item.index) for item in error.errors] or [
+            error_item(None, error.reason)
+        ]
     if isinstance(error, domain.NotFound):
         return [error_item(None, f"{error.what} not found.")]
     if isinstance(error, domain.TooLarge):

@@ -11,6 +11,9 @@ from passport.vocabulary import (
     BatteryStatus,
     Category,
     Chemistry,
+    HandoverKind,
+    HandoverState,
+    IdentifierScheme,
     MembershipRole,
     OrganisationKind,
     PassportState,
@@ -53,6 +56,27 @@ class Organisation(models.Model):
     @property
     def is_authority(self) -> bool:
         return self.kind == OrganisationKind.AUTHORITY
+
+
+class IdentifierPrefix(models.Model):
+    """A GS1 company prefix or an ISO/IEC 15459 issuing-agency prefix (issuing agency code +
+    company identification) licensed to one organisation: only it may register batteries whose
+    identifiers start with it (passport.services.prefixes)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="identifier_prefixes"
+    )
+    scheme = models.CharField(max_length=10, choices=IdentifierScheme.choices)
+    prefix = models.CharField(max_length=30)
+
+    class Meta:
+        ordering = ["scheme", "prefix"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "prefix"], name="identifier_prefix_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} {self.prefix} ({self.organisation.name})"
 
 
 class Membership(models.Model):
@@ -99,6 +123,17 @@ class BatteryModel(models.Model):
         return self.name
 
 
+class ModelGtin(models.Model):
+    """A GTIN names one battery model (GS1 General Specifications: one trade item, one GTIN);
+    bound when the model declares it or its first battery is registered."""
+
+    gtin = models.CharField("GTIN-14", max_length=14, unique=True)
+    model = models.ForeignKey(BatteryModel, on_delete=models.PROTECT, related_name="gtins")
+
+    def __str__(self) -> str:
+        return f"{self.gtin} → {self.model}"
+
+
 class Battery(models.Model):
     # Canonical form: the GS1 element string "(01)<gtin14>(21)<serial>" when the battery carries a
     # GTIN, else the ISO/IEC 15459 string as given in upper case (see passport/identifiers.py).
@@ -130,6 +165,9 @@ class Battery(models.Model):
     claim_code_hash = models.CharField(max_length=64, blank=True)
     # Item-level attribute values that have no column of their own (static and dynamic).
     data = models.JSONField(default=dict, blank=True)
+    # Annex XIII 4(a): the performance values when the battery was placed on the market and at
+    # each status change, one entry per change (passport.services.lifecycle).
+    performance_history = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -255,6 +293,52 @@ class Version(models.Model):
         if self.passport is not None:
             return f"passport {self.passport.passport_id}"
         return f"battery model {self.model_id}"
+
+
+class Handover(models.Model):
+    """An offer to hand a battery over to another economic operator (with a status change, or a
+    change of responsible operator alone). Nothing of the receiver changes until a member of the
+    receiving organisation accepts (passport.services.handovers)."""
+
+    battery = models.ForeignKey(Battery, on_delete=models.PROTECT, related_name="handovers")
+    kind = models.CharField(max_length=30, choices=HandoverKind.choices)
+    # The status the battery takes on acceptance; empty for a change of operator alone.
+    status = models.CharField(max_length=20, choices=BatteryStatus.choices, blank=True)
+    from_operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    to_operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="handovers_received")
+    predecessors = models.ManyToManyField(Battery, related_name="+", blank=True)
+    new_identifier = models.CharField(max_length=100, blank=True)
+    model = models.ForeignKey(
+        BatteryModel, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+    # The written authorisation or agreement behind a change of operator (Art. 77(4)): what it
+    # is, its reference and date, and where it is kept.
+    authorisation = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=HandoverState.choices, default=HandoverState.OFFERED)
+    offered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    offered_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    passport = models.ForeignKey(
+        Passport, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The battery's passport after the accepted hand-over.",
+    )
+
+    class Meta:
+        ordering = ["-offered_at", "-id"]
+        constraints = [
+            # One open offer per battery: a second one would race the first to acceptance.
+            models.UniqueConstraint(
+                fields=["battery"], condition=Q(state="offered"), name="handover_one_open_per_battery"
+            )
+        ]
+        indexes = [models.Index(fields=["to_operator", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.battery} → {self.to_operator.name} ({self.kind}, {self.state})"
 
 
 class AccessGrant(models.Model):

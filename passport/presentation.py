@@ -8,15 +8,16 @@ a key missing from the document is simply not shown.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from passport.access import filter_document
 from passport.attributes import ATTRIBUTES, DOCUMENT_FIELDS, Attribute, Tier
+from passport.documents.labels import qr_code
 from passport.values import Kind, ListOf, Object
 
 ASPECT_TITLES: dict[str, str] = {
@@ -170,6 +171,16 @@ class VersionLine:
         return tuple(NAMES.get(key, humanise(key)) for key in self.changed_keys)
 
 
+def version_history(versions: Iterable[Any], tiers: frozenset[Tier]) -> list[VersionLine]:
+    """The history a reader of `tiers` may see: the versions that changed something it may
+    read. A version that changed only hidden data is left out entirely, so its time does not
+    say when hidden data (say, point-4 use data) changed; what remains visible is that numbers
+    are missing between two listed versions."""
+    everything = frozenset(tiers) >= frozenset(Tier)
+    lines = [version_line(version, tiers) for version in versions]
+    return [line for line in lines if everything or line.changed_keys]
+
+
 def version_line(version: Any, tiers: frozenset[Tier]) -> VersionLine:
     """A history entry that names only the attributes the viewer may read, and gives the
     free-text reason only to those who read everything (it may mention point 2-4 facts)."""
@@ -194,7 +205,7 @@ def qr_svg(url: str) -> SafeString:
     """An inline SVG QR code (ISO/IEC 18004, error correction M) of `url`. Safe to embed: segno
     writes only path data and the fixed title below, never the URL text itself. Cached: the
     encoding costs milliseconds and a battery's address never changes."""
-    svg = segno.make(url, error="m").svg_inline(
+    svg = qr_code(url).svg_inline(
         scale=4, title="QR code of this battery's passport address", omitsize=True
     )
     return mark_safe(svg)  # noqa: S308 - generated markup, see docstring
@@ -214,7 +225,7 @@ def passport_page_context(
     qr_target: str,
 ) -> dict[str, Any]:
     """Everything the passport page template shows, from an already filtered document."""
-    lines = [version_line(version, tiers) for version in versions]
+    lines = version_history(versions, tiers)
     return {
         "passport": passport,
         "document": document,

@@ -3,7 +3,7 @@ its streamed CSV / JSON exports.
 
 A row is built like a small passport document and goes through the same access filter as every
 other output, so an attribute the authorities may not read (e.g. the point-4 status) never
-appears, even though they may filter by it. Register facts that are not passport attributes
+appears; nor may they filter by it, which would tell as much. Register facts that are not passport attributes
 (manufacturer id, registration time) are added after filtering.
 """
 
@@ -30,6 +30,11 @@ AUTHORITY_TIERS = View.AUTHORITY.tiers()
 # The largest id a database row can have (a signed 64-bit key): a larger one names nothing, and
 # the databases refuse to compare with it.
 MAX_ID = 2**63 - 1
+# Why there is no filter by status: it would reveal what the column would (docs/passport-domain.md).
+STATUS_FILTER_REFUSED = (
+    "a battery's status is individual data (Annex XIII point 4), which authorities may not read "
+    "(Art. 77(2)); filtering by it would reveal it, so there is no such filter"
+)
 # (from, to) pairs of inclusive date bounds.
 DATE_RANGES = (("manufactured_from", "manufactured_to"), ("registered_from", "registered_to"))
 

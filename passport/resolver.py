@@ -6,8 +6,9 @@ the API's reads) answer HTML to a browser and JSON to a program. The choice is m
 before either side runs: the page is a plain Django view (passport.pages), the JSON answer the
 API view, and neither knows about the other.
 
-`?format=html|json` wins over the Accept header; Accept q-values are respected
-(passport.api.negotiation). Writes (PATCH...) always go to the API view.
+`?format=html|json|pdf` wins over the Accept header; Accept q-values are respected
+(passport.api.negotiation). `application/pdf` is the passport's PDF report
+(passport.api.documents.PassportPdfView), in the same reader's view. Writes (PATCH...) always go to the API view.
 
 The Digital Link in the QR code (`/01/<GTIN>[/10/<lot>]/21/<serial>`) is also a GS1-Conformant
 Resolver (GS1-Conformant Resolver Standard 1.2, links as in RFC 9264):
@@ -39,6 +40,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import escape_uri_path
 
+from passport.api.documents import PassportPdfView
 from passport.api.negotiation import FORMAT_QUERY_PARAM, choose_media_type
 from passport.api.views import PassportReadView
 from passport.errors import PassportError
@@ -51,8 +53,9 @@ from passport.pages.passport import passport_page
 
 HTML = "text/html"
 JSON = "application/json"
+PDF = "application/pdf"
 LINKSET = "application/linkset+json"
-FORMATS = {"html": HTML, "json": JSON}
+FORMATS = {"html": HTML, "json": JSON, "pdf": PDF}
 
 READ_ONLY = ["get", "head", "options"]
 READ_WRITE = [*READ_ONLY, "patch"]
@@ -60,24 +63,29 @@ READ_WRITE = [*READ_ONLY, "patch"]
 View = Callable[..., HttpResponseBase]
 
 
-def wants_page(request: HttpRequest, *, default: str) -> bool:
-    """Whether a GET prefers the page; `default` (HTML or JSON) answers `*/*` and no Accept."""
+def preferred(request: HttpRequest, *, default: str, offered: list[str]) -> str | None:
+    """The media type a GET prefers among `offered` (`default` answers `*/*` and no Accept);
+    None for other methods and for a `?format=` none of them has."""
     if request.method not in ("GET", "HEAD"):
-        return False
+        return None
     requested = request.GET.get(FORMAT_QUERY_PARAM)
     if requested:
         # An unknown format is the API's to refuse, in its error body.
-        return FORMATS.get(requested) == HTML
-    offered = [default, JSON if default == HTML else HTML]
-    return choose_media_type(request.META.get("HTTP_ACCEPT", ""), offered) == HTML
+        return FORMATS.get(requested)
+    others = [media_type for media_type in offered if media_type != default]
+    return choose_media_type(request.META.get("HTTP_ACCEPT", ""), [default, *others])
 
 
-def negotiated(*, api: View, page: View, default: str, documented: bool = True) -> View:
-    """A URL's view that hands each request to `page` or to `api` (an APIView's `as_view()`);
-    with `documented`, the OpenAPI schema describes the address by `api`."""
+def negotiated(
+    *, api: View, page: View, default: str, documented: bool = True, pdf: View | None = None
+) -> View:
+    """A URL's view that hands each request to `page`, to `api` (an APIView's `as_view()`) or,
+    when given and asked for, to `pdf`; with `documented`, the OpenAPI schema describes the
+    address by `api`."""
 
     def choose(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        side = page if wants_page(request, default=default) else api
+        chosen = preferred(request, default=default, offered=[HTML, JSON, *([PDF] if pdf else [])])
+        side = pdf if chosen == PDF and pdf is not None else page if chosen == HTML else api
         response = side(request, *args, **kwargs)
         patch_vary_headers(response, ("Accept",))
         return response
@@ -110,6 +118,7 @@ def passport_address(
     return negotiated(
         api=api_view.as_view(lookup=lookup, http_method_names=methods),
         page=partial(passport_page, lookup=lookup),
+        pdf=PassportPdfView.as_view(lookup=lookup),
         default=default,
         documented=documented,
     )

@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from passport.access import organisation_of
 from passport.errors import NotFound
 from passport.identifiers import IdentifierError, battery_identifier_parse
-from passport.models import AccessLog, Battery, BatteryModel, Organisation, Passport, Version
+from passport.models import (
+    AccessLog,
+    Battery,
+    BatteryModel,
+    Handover,
+    Organisation,
+    Passport,
+    Version,
+)
 from passport.vocabulary import PassportState
 
 __all__ = [
@@ -22,6 +30,8 @@ __all__ = [
     "battery_passport",
     "battery_search",
     "current_passport_of",
+    "handover_get",
+    "handover_list",
     "organisation_get",
     "organisation_list",
     "organisation_of",
@@ -43,13 +53,14 @@ def battery_search(
     model: BatteryModel | int | None = None,
     chemistry: str | None = None,
     category: str | None = None,
-    status: str | None = None,
     manufactured_from: dt.date | None = None,
     manufactured_to: dt.date | None = None,
     registered_from: dt.date | None = None,
     registered_to: dt.date | None = None,
 ) -> QuerySet[Battery]:
-    """Batteries matching every given filter (the regulators' search); date bounds inclusive."""
+    """Batteries matching every given filter (the regulators' search); date bounds inclusive.
+    There is no filter by status: a battery's status is Annex XIII point 4, which authorities
+    may not read, and a filter would tell them as much as a column (docs/passport-domain.md)."""
     batteries = Battery.objects.select_related("model", "model__manufacturer", "responsible_operator")
     if manufacturer is not None:
         batteries = batteries.filter(model__manufacturer_id=_pk(manufacturer))
@@ -59,8 +70,6 @@ def battery_search(
         batteries = batteries.filter(model__chemistry=chemistry)
     if category:
         batteries = batteries.filter(model__category=category)
-    if status:
-        batteries = batteries.filter(status=status)
     if manufactured_from is not None:
         batteries = batteries.filter(manufacturing_date__gte=manufactured_from)
     if manufactured_to is not None:
@@ -195,13 +204,13 @@ def organisation_get(*, organisation_id: int | str) -> Organisation:
 
 def battery_model_get(*, model_id: int) -> BatteryModel:
     try:
-        return BatteryModel.objects.select_related("manufacturer").get(pk=model_id)
+        return BatteryModel.objects.select_related("manufacturer").prefetch_related("gtins").get(pk=model_id)
     except (BatteryModel.DoesNotExist, ValueError, TypeError) as error:
         raise NotFound(f"battery model {model_id!r}") from error
 
 
 def battery_model_list(*, manufacturer: Organisation | int | None = None) -> QuerySet[BatteryModel]:
-    models = BatteryModel.objects.select_related("manufacturer")
+    models = BatteryModel.objects.select_related("manufacturer").prefetch_related("gtins")
     if manufacturer is not None:
         models = models.filter(manufacturer_id=_pk(manufacturer))
     return models.order_by("manufacturer_id", "name")
@@ -224,3 +233,24 @@ def access_log_list(*, battery: Battery | None = None, user: Any = None) -> Quer
     if user is not None:
         logs = logs.filter(user=user)
     return logs.order_by("-at")
+
+
+def handover_list(*, organisation: Organisation, state: str | None = None) -> QuerySet[Handover]:
+    """The hand-overs `organisation` offered or was offered, newest first."""
+    handovers = Handover.objects.select_related(
+        "battery", "from_operator", "to_operator", "model", "passport"
+    ).filter(Q(from_operator=organisation) | Q(to_operator=organisation))
+    if state:
+        handovers = handovers.filter(state=state)
+    return handovers.order_by("-offered_at", "-id")
+
+
+def handover_get(*, handover_id: int, organisation: Organisation | None) -> Handover:
+    """A hand-over seen by one of its two organisations; for anyone else it does not exist
+    (an offer says which battery moves where, which is nobody else's business)."""
+    if organisation is None:
+        raise NotFound(f"hand-over {handover_id}")
+    try:
+        return handover_list(organisation=organisation).get(pk=handover_id)
+    except (Handover.DoesNotExist, ValueError, TypeError) as error:
+        raise NotFound(f"hand-over {handover_id}") from error

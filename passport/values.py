@@ -117,6 +117,29 @@ def Percent(minimum: float = 0, maximum: float = 100) -> Number:  # noqa: N802 -
     return Number(minimum=minimum, maximum=maximum, unit="%")
 
 
+# A material the battery does not contain at all (nickel or cobalt in LFP): not the same fact as
+# a recycled share of 0 % of a material it does contain, and Art. 8's minimums do not apply.
+NOT_CONTAINED = "not contained"
+
+
+@dataclass(frozen=True)
+class OrNotContained(Kind):
+    """`kind`, or the text "not contained"."""
+
+    kind: Kind
+
+    def clean(self, value: Any, path: str) -> Cleaned:
+        if value == NOT_CONTAINED:
+            return NOT_CONTAINED, []
+        cleaned, errors = self.kind.clean(value, path)
+        if errors:
+            return None, [FieldError(e.field, f"{e.reason}, or {NOT_CONTAINED!r}", e.index) for e in errors]
+        return cleaned, []
+
+    def json_schema(self) -> dict:
+        return {"oneOf": [self.kind.json_schema(), {"type": "string", "enum": [NOT_CONTAINED]}]}
+
+
 def Count() -> Number:  # noqa: N802 - reads as a kind
     return Number(minimum=0, maximum=10**9, integer=True)
 

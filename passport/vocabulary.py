@@ -78,6 +78,32 @@ MODEL_OWNER_KINDS = frozenset(
 )
 
 
+class IdentifierScheme(models.TextChoices):
+    GS1 = "gs1", "GS1 company prefix"
+    ISO15459 = "iso15459", "ISO/IEC 15459 issuing agency code + company identification"
+
+
+class HandoverKind(models.TextChoices):
+    """Why responsibility for a battery moves to another economic operator (Art. 77(4), (7))."""
+
+    REPURPOSE = "repurpose", "Repurposing or preparation for repurposing"
+    REMANUFACTURE = "remanufacture", "Remanufacturing"
+    PREPARE_FOR_REUSE = "prepare-for-reuse", "Preparation for re-use (from waste)"
+    WASTE = "waste", "Waste handed to the producer, its PRO or a waste management operator"
+    # No change of status: the importer or authorised representative takes over, or another
+    # company takes over the operator's business (Art. 77(4)).
+    IMPORTER = "importer", "Importer takes over responsibility"
+    AUTHORISED_REPRESENTATIVE = "authorised-representative", "Authorised representative takes over"
+    TAKEOVER = "takeover", "Takeover of the operator's business"
+
+
+class HandoverState(models.TextChoices):
+    OFFERED = "offered", "Offered"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
 class MembershipRole(models.TextChoices):
     ADMIN = "admin", "Administrator"
     MEMBER = "member", "Member"
@@ -91,3 +117,36 @@ class PerformanceClass(models.TextChoices):
     C = "C", "C"
     D = "D", "D"
     E = "E", "E"
+
+
+# --- codes of the Battery Pass consortium data model v1.2 ----------------------------------------
+# Kept as codes (not free text) so that an export can name them in the consortium's terms.
+
+
+class DocumentType(models.TextChoices):
+    """Kind of a dismantling / removal document (Circularity aspect, `documentType`)."""
+
+    BILL_OF_MATERIAL = "BillOfMaterial", "Bill of material"
+    MODEL_3D = "Model3D", "3D model"
+    DISMANTLING_MANUAL = "DismantlingManual", "Dismantling manual"
+    REMOVAL_MANUAL = "RemovalManual", "Removal manual"
+    OTHER_MANUAL = "OtherManual", "Other manual"
+    DRAWING = "Drawing", "Drawing"
+
+
+class LabelSubject(models.TextChoices):
+    """What a label or symbol is about (Labeling aspect, `labelingSubject`)."""
+
+    SEPARATE_COLLECTION = "SeparateCollection", "Separate collection"
+    HAZARDOUS_MATERIAL = "HazardousMaterial", "Hazardous material"
+    CARBON_FOOTPRINT = "CarbonFootPrint", "Carbon footprint"
+    EXTINGUISHING_AGENT = "ExtinguishingAgent", "Extinguishing agent"
+
+
+class HazardClass(models.TextChoices):
+    """The CLP hazard classes the consortium model codes (MaterialComposition aspect,
+    `hazardousSubstanceClass`). Other classes (e.g. flammable liquids) have no code there."""
+
+    ACUTE_TOXICITY = "AcuteToxicity", "Acute toxicity"
+    SKIN_CORROSION_OR_IRRITATION = "SkinCorrosionOrIrritation", "Skin corrosion or irritation"
+    EYE_DAMAGE_OR_IRRITATION = "EyeDamageOrIrritation", "Serious eye damage or eye irritation"

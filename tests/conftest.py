@@ -5,7 +5,10 @@ every fixture has its version history like real data.
 Quick map (all function-scoped, database access implied):
 
     organisations    -> Orgs(manufacturer, other_manufacturer, recycler, repairer, repurposer,
-                             remanufacturer, pro, authority)
+                             remanufacturer, pro, authority); the manufacturer, the other
+                             manufacturer, the repurposer and the remanufacturer declare GS1 and
+                             ISO/IEC 15459 prefixes (MANUFACTURER_GS1_PREFIXES, UN.VOLTARO,
+                             UN.MAKER; 3012345, OTHER; 8712345, UN.SECONDLIFE; 5901234, UN.REMAN)
     users            -> Users(manufacturer, other_manufacturer, recycler, repairer, repurposer,
                               remanufacturer, pro, authority, owner, stranger, staff)
                         each org user is an admin member of the org of the same name; `owner`
@@ -18,6 +21,9 @@ Quick map (all function-scoped, database access implied):
     battery / passport    -> shortcuts into `registered`
     owned_battery         -> `battery` claimed by users.owner
     complete_battery      -> `battery` put into service with every item attribute filled in
+    hand_over             -> callable(user=, battery=, operator=, status=, reason=, ...): offer
+                             the battery to `operator` and accept as its member (a status change
+                             that moves responsibility to another organisation)
     at_time               -> context manager freezing django.utils.timezone.now() for history tests
     versions_editable     -> context manager switching the DB trigger that refuses UPDATE of
                              versions off, to tamper "behind the services' back" in tests
@@ -45,25 +51,31 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from passport.demo import (
+    DEMO_GTIN_PREFIX,
     demo_gtin,
     lfp_home_battery_model_data,
     lfp_item_dynamic_data,
     manufacturer_fields,
 )
 from passport.identifiers import lei_with_check_digits
-from passport.models import Battery, BatteryModel, Organisation, Passport
+from passport.models import Battery, BatteryModel, Membership, Organisation, Passport
 from passport.services import (
     RegisteredBattery,
     battery_claim,
     battery_model_create,
     battery_register,
     battery_update,
+    handover_accept,
+    handover_offer,
     membership_create,
     organisation_create,
 )
 from passport.vocabulary import Category, Chemistry, MembershipRole, OrganisationKind
 
 MODEL_GTIN = demo_gtin("001")
+# The GS1 company prefixes licensed to the fixture manufacturer (GTIN-13 form): the demo's, and
+# those of the GTINs the identifier tests write out in full.
+MANUFACTURER_GS1_PREFIXES = [DEMO_GTIN_PREFIX, "4260000", "4006381", "4012345", "0036000", "0000096"]
 MANUFACTURING_DATE = "2026-03-02"
 
 
@@ -71,6 +83,14 @@ MANUFACTURING_DATE = "2026-03-02"
 def fast_password_hashing(settings) -> None:
     """PBKDF2 at production strength costs ~0.3 s per user; tests create a dozen users each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def private_signing_keys(settings, tmp_path_factory) -> None:
+    """Exports are signed: each test gets its own development key, never one under var/."""
+    settings.PASSPORT_SIGNING_KEY_FILE = ""
+    settings.PASSPORT_SIGNING_KEY_DIR = tmp_path_factory.mktemp("signing-keys")
+    settings.PASSPORT_SIGNING_RETIRED_KEY_FILES = []
 
 
 @dataclass(frozen=True)
@@ -104,20 +124,24 @@ class Users:
 def organisations(db) -> Orgs:
     return Orgs(
         manufacturer=organisation_create(
-            kind=OrganisationKind.MANUFACTURER, name="Voltaro Energy GmbH", **manufacturer_fields()
+            kind=OrganisationKind.MANUFACTURER, name="Voltaro Energy GmbH", **manufacturer_fields(),
+            gs1_prefixes=MANUFACTURER_GS1_PREFIXES, iso15459_prefixes=["UN.VOLTARO", "UN.MAKER"],
         ),
         other_manufacturer=organisation_create(
             kind=OrganisationKind.MANUFACTURER, name="Other Cells SA", city="Lyon", country="FR",
             lei=lei_with_check_digits("969500OTHERCELLS01"),
+            gs1_prefixes=["3012345"], iso15459_prefixes=["OTHER"],
         ),
         recycler=organisation_create(kind=OrganisationKind.RECYCLER, name="ReCell Recycling GmbH",
                                      city="Freiberg", country="DE"),
         repairer=organisation_create(kind=OrganisationKind.REPAIRER, name="SolarFix Service GmbH",
                                      city="Leipzig", country="DE"),
         repurposer=organisation_create(kind=OrganisationKind.REPURPOSER, name="SecondLife Storage BV",
-                                       city="Eindhoven", country="NL"),
+                                       city="Eindhoven", country="NL",
+                                       gs1_prefixes=["8712345"], iso15459_prefixes=["UN.SECONDLIFE"]),
         remanufacturer=organisation_create(kind=OrganisationKind.REMANUFACTURER, name="ReMan Packs Sp. z o.o.",
-                                           city="Wrocław", country="PL"),
+                                           city="Wrocław", country="PL",
+                                           gs1_prefixes=["5901234"], iso15459_prefixes=["UN.REMAN"]),
         pro=organisation_create(kind=OrganisationKind.PRO, name="Stiftung Batterie-Rücknahme (PRO)",
                                 city="Hamburg", country="DE"),
         authority=organisation_create(kind=OrganisationKind.AUTHORITY, name="Market Surveillance Authority",
@@ -224,6 +248,22 @@ def complete_battery(battery: Battery, users: Users) -> Battery:
     )
     battery.refresh_from_db()
     return battery
+
+
+@pytest.fixture
+def hand_over(users: Users) -> Callable[..., Passport]:
+    """`hand_over(user=, battery=, operator=, status=, reason=, **more)`: what
+    battery_change_status did before hand-overs needed consent: `user` offers the battery to
+    `operator` and a member of `operator` accepts. Returns the passport afterwards."""
+
+    def offer_and_accept(*, user: Any, battery: Battery, operator: Organisation, **offer: Any) -> Passport:
+        handover = handover_offer(user=user, battery=battery, operator=operator, **offer)
+        receiver = Membership.objects.filter(organisation=operator).order_by("pk").first().user
+        passport = handover_accept(user=receiver, handover=handover)
+        battery.refresh_from_db()
+        return passport
+
+    return offer_and_accept
 
 
 @pytest.fixture

@@ -20,7 +20,12 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from passport.demo import demo_gtin, lfp_home_battery_model_data, manufacturer_fields
+from passport.demo import (
+    DEMO_GTIN_PREFIX,
+    demo_gtin,
+    lfp_home_battery_model_data,
+    manufacturer_fields,
+)
 from passport.models import BatteryModel, Organisation
 from passport.services import (
     RegisteredBattery,
@@ -40,9 +45,13 @@ def _next() -> int:
 
 
 def organisation(kind: str = OrganisationKind.MANUFACTURER, *, name: str | None = None, **fields: Any) -> Organisation:
-    """An organisation of `kind`; a manufacturer gets the demo manufacturer's identifiers unless
-    `fields` says otherwise (only one such manufacturer per test: the LEI is unique)."""
-    defaults: dict[str, Any] = manufacturer_fields() if kind == OrganisationKind.MANUFACTURER else {"country": "DE"}
+    """An organisation of `kind`; a manufacturer gets the demo manufacturer's identifiers and its
+    GS1 / ISO 15459 prefixes (426123456, UN.VOLTARO) unless `fields` says otherwise (only one such
+    manufacturer per test: the LEI and the prefixes are unique)."""
+    defaults: dict[str, Any] = (
+        {**manufacturer_fields(), "gs1_prefixes": [DEMO_GTIN_PREFIX], "iso15459_prefixes": ["UN.VOLTARO"]}
+        if kind == OrganisationKind.MANUFACTURER else {"country": "DE"}
+    )
     return organisation_create(kind=kind, name=name or f"{kind} {_next()}", **{**defaults, **fields})
 
 

@@ -23,7 +23,7 @@ from passport.api.schema import (
 from passport.attributes import View
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery, BatteryModel, Organisation
-from passport.register import MAX_ID, search_range_errors
+from passport.register import MAX_ID, STATUS_FILTER_REFUSED, search_range_errors
 from passport.vocabulary import BatteryStatus, Category, Chemistry, OrganisationKind
 
 # --- fields ------------------------------------------------------------------------------------
@@ -128,11 +128,19 @@ class BatteryModelCreateInputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     data = ModelDataField(help_text="Every mandatory model-level attribute of the category.")  # type: ignore[assignment]  # the body key, not Serializer.data
+    gtins = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, max_length=1000,
+        help_text="GTINs naming this model, under your GS1 company prefix (else bound at first registration).",
+    )
 
 
 class BatteryModelUpdateInputSerializer(serializers.Serializer):
     data = ModelDataField(help_text="Only the attributes that change; null removes an optional one.")  # type: ignore[assignment]  # the body key, not Serializer.data
     reason = serializers.CharField(max_length=2000, help_text="Why; kept in the version history.")
+    gtins = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, max_length=1000,
+        help_text="GTINs to add to this model (under your GS1 company prefix).",
+    )
 
 
 class BatteryModelOutputSerializer(serializers.Serializer):
@@ -142,8 +150,13 @@ class BatteryModelOutputSerializer(serializers.Serializer):
     chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     manufacturer = OrganisationRefSerializer()
     data = ModelDataField()  # type: ignore[assignment]  # the body key, not Serializer.data
+    gtins = serializers.SerializerMethodField(help_text="The GTINs naming this model.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_gtins(self, model: BatteryModel) -> list[str]:
+        return sorted(row.gtin for row in model.gtins.all())
 
 
 # --- registration ------------------------------------------------------------------------------
@@ -347,13 +360,14 @@ class RegulatorFilterSerializer(serializers.Serializer):
     model = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Battery model id.")
     chemistry = serializers.ChoiceField(choices=Chemistry.choices, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
-    status = serializers.ChoiceField(choices=BatteryStatus.choices, required=False)
     manufactured_from = serializers.DateField(required=False)
     manufactured_to = serializers.DateField(required=False)
     registered_from = serializers.DateField(required=False)
     registered_to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict) -> dict:
+        if "status" in self.initial_data:
+            raise serializers.ValidationError({"status": [STATUS_FILTER_REFUSED]})
         errors = search_range_errors(attrs)
         if errors:
             raise serializers.ValidationError({error.field: [error.reason] for error in errors})

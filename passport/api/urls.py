@@ -7,7 +7,7 @@ The passport reads answer JSON; a browser asking one of them for HTML gets the p
 from django.urls import path, re_path
 
 from passport import lookups
-from passport.api import views
+from passport.api import compliance, handovers, views
 from passport.resolver import JSON, READ_WRITE, passport_address
 
 app_name = "api"
@@ -39,6 +39,19 @@ urlpatterns = [
         name="passport-detail",
     ),
     path("claims/", views.ClaimView.as_view(), name="claims"),
+    path("handovers/", handovers.HandoverListCreateView.as_view(), name="handovers"),
+    path("handovers/<int:handover_id>/", handovers.HandoverDetailView.as_view(), name="handover-detail"),
+    *(
+        path(f"handovers/<int:handover_id>/{decision}/",
+             handovers.HandoverDecisionView.as_view(decision=decision), name=f"handover-{decision}")
+        for decision in ("accept", "decline", "withdraw")
+    ),
+    path("compliance/models/<int:model_id>/", compliance.ModelComplianceView.as_view(), name="compliance-model"),
+    path(
+        "compliance/batteries/<path:identifier>/",
+        compliance.BatteryComplianceView.as_view(),
+        name="compliance-battery",
+    ),
     path("regulator/batteries/", views.RegulatorBatteryListView.as_view(), name="regulator-batteries"),
     # EN 18222-shaped reads and updates.
     path(

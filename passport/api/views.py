@@ -37,7 +37,7 @@ from passport.http_errors import error_item
 from passport.identifiers import qr_url
 from passport.lookups import PassportLookup
 from passport.models import Passport
-from passport.presentation import version_line
+from passport.presentation import version_history
 from passport.register import export_response, register_rows
 from passport.services import (
     PassportReading,
@@ -516,13 +516,13 @@ class PassportVersionsView(APIView):
         tags=["passports"],
         responses={200: s.VersionListOutputSerializer, **error_responses(404)},
         summary="List a passport's versions",
-        description="Oldest first. Changed attributes are named only when you may read them; "
-        "the reason only for readers of the full passport.",
+        description="Oldest first. Only the versions that changed something you may read, naming "
+        "only what you may read; the reason only for readers of the full passport.",
     )
     def get(self, request: Request, passport_id: str) -> Response:
         passport = selectors.passport_get(passport_id=passport_id)
         tiers = access_tiers(user=request.user, battery=passport.battery)
-        lines = [version_line(version, tiers) for version in selectors.version_list(passport=passport)]
+        lines = version_history(selectors.version_list(passport=passport), tiers)
         output = {"passport_identifier": passport.passport_id, "versions": lines}
         return Response(s.VersionListOutputSerializer(output).data)
 
@@ -565,7 +565,8 @@ class BatteryStatusView(APIView):
         description="re-used (same passport); repurposed / remanufactured (new passport linked to "
         "the old ones, `operator` required, optional `predecessors`, `new_identifier`, `model`); "
         "waste (`operator` required); recycled (from waste; the passport ceases). Illegal "
-        "transitions are a 409 with the reason.",
+        "transitions are a 409 with the reason. Handing the battery to another organisation is a "
+        "403 here: offer it with POST /api/v1/handovers/.",
     )
     def post(self, request: Request, identifier: str) -> Response:
         battery = selectors.battery_get(identifier=identifier)
@@ -659,7 +660,7 @@ class RegulatorBatteryListView(GenericAPIView):
         },
         summary="Search all batteries (authorities)",
         description="Paginated JSON by default; `?format=csv` or `?format=json` streams every "
-        "match. Rows hold only what the authority tier may read: the status is a filter but not "
+        "match. Rows hold only what the authority tier may read: the status is neither a filter nor "
         "a column (Annex XIII point 4 is for persons with a legitimate interest).",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:

@@ -19,6 +19,12 @@ from passport.services.documents import (
     passport_element,
     passport_read,
 )
+from passport.services.handovers import (
+    handover_accept,
+    handover_decline,
+    handover_offer,
+    handover_withdraw,
+)
 from passport.services.health import battery_health_record, health_values_from_report
 from passport.services.lifecycle import battery_change_status, transition_refusal
 from passport.services.organisations import (
@@ -44,6 +50,10 @@ __all__ = [
     "battery_register",
     "battery_register_bulk",
     "battery_update",
+    "handover_accept",
+    "handover_decline",
+    "handover_offer",
+    "handover_withdraw",
     "health_values_from_report",
     "membership_create",
     "organisation_create",

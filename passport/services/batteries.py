@@ -26,8 +26,9 @@ from passport.identifiers import (
 from passport.models import AccessGrant, Battery, BatteryModel, Passport, Version
 from passport.services.bulk_insert import rows_insert
 from passport.services.claims import claim_code_hash, claim_code_matches, claim_code_new
-from passport.services.permissions import require_member
-from passport.services.snapshots import operator_information, passport_snapshot
+from passport.services.permissions import organisation_of, require_member
+from passport.services.prefixes import gtins_bind, identifiers_authorise
+from passport.services.snapshots import model_version_seq, operator_information, passport_snapshot
 from passport.services.validation import item_data_clean, reason_clean
 from passport.services.versions import (
     changes_between,
@@ -188,9 +189,12 @@ def _model_fresh(model: BatteryModel) -> BatteryModel:
     return BatteryModel.objects.select_related("manufacturer").get(pk=model.pk)
 
 
-def battery_register(*, user: Any, model: BatteryModel, item: dict) -> RegisteredBattery:
+def battery_register(
+    *, user: Any, model: BatteryModel, item: dict, passport_id: str | None = None
+) -> RegisteredBattery:
     """Register one battery of `model`: its battery row, its first passport and version 1.
-    A duplicate identifier raises Conflict."""
+    A duplicate identifier raises Conflict. `passport_id` keeps the identifier a passport had
+    in another system (an import); a new one is made otherwise."""
     model = _model_fresh(model)
     require_member(user, model.manufacturer, "register batteries of its models")
     row, errors = _row_clean(item, model)
@@ -198,9 +202,12 @@ def battery_register(*, user: Any, model: BatteryModel, item: dict) -> Registere
         raise ValidationFailed(errors)
     if _existing_identifiers([row.identity.identifier]):
         raise Conflict("identifier", f"{row.identity.identifier} is already registered")
+    identifiers_authorise(organisation=model.manufacturer, model=model, identities=[(None, row.identity)])
     try:
-        return _insert(user=user, model=model, rows=[row])[0]
+        return _insert(user=user, model=model, rows=[row], passport_ids=[passport_id])[0]
     except IntegrityError as error:
+        if passport_id is not None and Passport.objects.filter(passport_id=passport_id).exists():
+            raise Conflict("passport_identifier", f"{passport_id} is already registered") from error
         raise Conflict("identifier", f"{row.identity.identifier} is already registered") from error
 
 
@@ -229,6 +236,10 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
     errors.extend(_duplicate_errors(rows))
     if errors:
         raise ValidationFailed(sorted(errors, key=lambda e: e.index))
+    identifiers_authorise(
+        organisation=model.manufacturer, model=model,
+        identities=[(index, row.identity) for index, row in rows.items()],
+    )
     try:
         return _insert(user=user, model=model, rows=list(rows.values()))
     except IntegrityError as error:
@@ -239,7 +250,9 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
         raise
 
 
-def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[RegisteredBattery]:
+def _insert(
+    *, user: Any, model: BatteryModel, rows: list[_Row], passport_ids: list[str | None] | None = None
+) -> list[RegisteredBattery]:
     """Write batteries, passports and first versions with three bulk inserts (COPY on
     PostgreSQL); every hash and snapshot is computed here in Python, so no row needs a second
     round trip."""
@@ -272,18 +285,22 @@ def _insert(*, user: Any, model: BatteryModel, rows: list[_Row]) -> list[Registe
             updated_at=now,
         ))
     author_id = user.pk if user is not None else None
+    model_version = model_version_seq(model.pk)
     with transaction.atomic():
+        gtins_bind(model=model, gtins={row.identity.gtin for row in rows if row.identity.gtin is not None})
         rows_insert(Battery, batteries)
+        given_ids = passport_ids or [None] * len(batteries)
         passports = [
-            Passport(passport_id=new_passport_id(), battery=battery, state=PassportState.ACTIVE,
+            Passport(passport_id=given or new_passport_id(), battery=battery, state=PassportState.ACTIVE,
                      created_at=now)
-            for battery in batteries
+            for battery, given in zip(batteries, given_ids, strict=True)
         ]
         rows_insert(Passport, passports)
         versions = []
         for battery, passport in zip(batteries, passports, strict=True):
             snapshot = passport_snapshot(
-                passport=passport, battery=battery, operator=operator, predecessors=[], successors=[]
+                passport=passport, battery=battery, operator=operator, predecessors=[], successors=[],
+                model_version=model_version,
             )
             snapshot["operator_information"] = operator_info
             versions.append(version_build(
@@ -349,6 +366,7 @@ def passport_version_record(
         operator=battery.responsible_operator,
         predecessors=list(passport.predecessors.values_list("passport_id", flat=True)),
         successors=list(passport.successors.values_list("passport_id", flat=True)),
+        model_version=model_version_seq(battery.model_id),
     )
     return version_record(
         passport=passport, created_at=now, author_id=author_id, reason=reason, data=snapshot
@@ -473,6 +491,15 @@ def battery_claim(*, user: Any, identifier: str, claim_code: str) -> Battery:
     failure gives the same answer, so it reveals nothing about which part was wrong."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise NotPermitted("sign in to claim a battery")
+    acting_for = organisation_of(user)
+    if acting_for is not None:
+        # Ownership gives point 4 (Art. 77(2)(b)); an organisation's member claiming would put
+        # it beside what the organisation already reads (an authority's point 3, a maker's
+        # everything), which Art. 77(2) keeps apart. Owners are private persons.
+        raise NotPermitted(
+            f"your account acts for {acting_for.name}; batteries are claimed by their owners as "
+            "private persons, with an account of their own"
+        )
     try:
         canonical = battery_identifier_parse(identifier).identifier
     except IdentifierError as error:

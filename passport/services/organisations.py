@@ -9,8 +9,11 @@ from django.db import IntegrityError, transaction
 from passport.errors import Conflict, FieldError, NotPermitted, ValidationFailed
 from passport.identifiers import gln_is_valid, lei_is_valid
 from passport.models import AccessGrant, Battery, Membership, Organisation
+from passport.services.prefixes import identifier_prefix_declare, prefix_clean
 from passport.values import CountryCode, Email, Text, Url
-from passport.vocabulary import MembershipRole, OrganisationKind
+from passport.vocabulary import IdentifierScheme, MembershipRole, OrganisationKind
+
+PREFIX_FIELDS = {"gs1_prefixes": IdentifierScheme.GS1, "iso15459_prefixes": IdentifierScheme.ISO15459}
 
 ORGANISATION_TEXT_FIELDS = {
     "eori": 17,
@@ -29,7 +32,7 @@ def _organisation_errors(kind: Any, name: Any, fields: dict) -> tuple[dict, list
     name_value, name_errors = Text(200).clean(name, "name")
     errors.extend(name_errors)
     cleaned["name"] = name_value
-    unknown = set(fields) - set(ORGANISATION_TEXT_FIELDS) - {"lei", "gln", "country", "website", "email"}
+    unknown = set(fields) - set(ORGANISATION_TEXT_FIELDS) - {"lei", "gln", "country", "website", "email"} - set(PREFIX_FIELDS)
     errors.extend(FieldError(key, "is not a field of an organisation") for key in sorted(unknown))
 
     lei = (fields.get("lei") or "").strip().upper()
@@ -65,11 +68,30 @@ def organisation_clean(*, kind: Any, name: Any, fields: dict) -> dict[str, Any]:
 
 
 def organisation_create(*, kind: str, name: str, **fields: Any) -> Organisation:
-    """Create an organisation. Identifiers are checked (LEI check digits, GLN check digit)."""
-    cleaned = organisation_clean(kind=kind, name=name, fields=fields)
+    """Create an organisation. Identifiers are checked (LEI check digits, GLN check digit).
+    `gs1_prefixes` and `iso15459_prefixes` (lists) declare the identifier prefixes licensed to
+    it (passport.services.prefixes): only under those may it register batteries."""
+    prefixes = {scheme: fields.pop(field, None) or [] for field, scheme in PREFIX_FIELDS.items()}
+    errors: list[FieldError] = []
+    for field, scheme in PREFIX_FIELDS.items():
+        if not isinstance(prefixes[scheme], list):
+            errors.append(FieldError(field, "must be a list of prefixes"))
+            prefixes[scheme] = []
+        for prefix in prefixes[scheme]:
+            errors.extend(prefix_clean(scheme, prefix)[1])
+    try:
+        cleaned = organisation_clean(kind=kind, name=name, fields=fields)
+    except ValidationFailed as failed:
+        raise ValidationFailed([*failed.errors, *errors]) from None
+    if errors:
+        raise ValidationFailed(errors)
     try:
         with transaction.atomic():
-            return Organisation.objects.create(kind=kind, **cleaned)
+            organisation = Organisation.objects.create(kind=kind, **cleaned)
+            for scheme, declared in prefixes.items():
+                for prefix in declared:
+                    identifier_prefix_declare(organisation=organisation, scheme=scheme, prefix=prefix)
+            return organisation
     except IntegrityError as error:
         raise Conflict("lei" if cleaned["lei"] else "gln",
                        "another organisation already has this identifier") from error

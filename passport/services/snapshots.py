@@ -3,11 +3,22 @@ moment. A passport document is the model snapshot overlaid with the passport sna
 
 from __future__ import annotations
 
-from passport.models import Battery, BatteryModel, Organisation, Passport
+from passport.models import Battery, BatteryModel, Organisation, Passport, Version
 
 # Passport snapshot keys that come from other records (the operator organisation, passport
-# links) rather than from the battery row itself; left out when comparing with the live row.
-DERIVED_PASSPORT_KEYS = frozenset({"operator_information", "predecessors", "successors"})
+# links, the battery model's version) rather than from the battery row itself; left out when
+# comparing with the live row.
+DERIVED_PASSPORT_KEYS = frozenset(
+    {"operator_information", "predecessors", "successors", "model_version"}
+)
+
+
+def model_version_seq(model_id: int) -> int | None:
+    """The number of the model's latest version: what a passport version records as the model
+    data it was written against."""
+    return (
+        Version.objects.filter(model_id=model_id).order_by("-seq").values_list("seq", flat=True).first()
+    )
 
 
 def model_snapshot(model: BatteryModel) -> dict:
@@ -51,6 +62,7 @@ def battery_part(battery: Battery) -> dict:
         "put_into_service_on": _iso(battery.put_into_service_on),
         "status": battery.status,
         **battery.data,
+        "performance_history": list(battery.performance_history),
     }
 
 
@@ -61,6 +73,7 @@ def passport_snapshot(
     operator: Organisation,
     predecessors: list[str],
     successors: list[str],
+    model_version: int | None,
 ) -> dict:
     return {
         "passport_identifier": passport.passport_id,
@@ -69,6 +82,7 @@ def passport_snapshot(
         "operator_information": operator_information(operator),
         "predecessors": sorted(predecessors),
         "successors": sorted(successors),
+        "model_version": model_version,
     }
 
 
@@ -81,6 +95,7 @@ def passport_snapshot_now(passport: Passport) -> dict:
         operator=battery.responsible_operator,
         predecessors=list(passport.predecessors.values_list("passport_id", flat=True)),
         successors=list(passport.successors.values_list("passport_id", flat=True)),
+        model_version=model_version_seq(battery.model_id),
     )
 
 

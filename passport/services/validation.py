@@ -8,7 +8,7 @@ from typing import Any
 
 from passport.attributes import BY_KEY, Attribute, Entry, Level, mandatory
 from passport.errors import FieldError
-from passport.values import parse_date, parse_datetime
+from passport.values import NOT_CONTAINED, parse_date, parse_datetime
 from passport.vocabulary import Category
 
 CARBON_SHARE_KEYS = (
@@ -195,7 +195,13 @@ def model_cross_checks(values: dict) -> list[FieldError]:
     for element in RECYCLED_ELEMENTS:
         pre = values.get(f"pre_consumer_recycled_{element}_pct")
         post = values.get(f"post_consumer_recycled_{element}_pct")
-        if pre is not None and post is not None and pre + post > 100:
+        if pre is not None and post is not None and NOT_CONTAINED in (pre, post) and pre != post:
+            errors.append(FieldError(
+                field=f"post_consumer_recycled_{element}_pct",
+                reason=f"{element} is either contained in the battery or not: give both recycled "
+                       f"shares as numbers, or both as {NOT_CONTAINED!r}",
+            ))
+        elif isinstance(pre, int | float) and isinstance(post, int | float) and pre + post > 100:
             errors.append(FieldError(
                 field=f"post_consumer_recycled_{element}_pct",
                 reason=f"pre-consumer ({pre} %) and post-consumer ({post} %) recycled {element} "

@@ -5,8 +5,9 @@
 
 The database must be migrated. The script creates its own manufacturer, user and battery model
 (names carry the run's timestamp, so runs never collide), times battery_register_bulk (validation,
-duplicate checks, the three bulk inserts and the commit), then checks what was stored: counts and
-a sample of version chains. The rows are deleted afterwards unless --keep is given.
+duplicate checks, the three bulk inserts and the commit), then one edit of the model, which
+versions every one of those active passports, then checks what was stored: counts and a sample
+of version chains. The rows are deleted afterwards unless --keep is given.
 """
 
 from __future__ import annotations
@@ -31,9 +32,19 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from passport.demo import demo_gtin, lfp_home_battery_model_data  # noqa: E402
-from passport.models import Battery, BatteryModel, Membership, Organisation, Passport, Version  # noqa: E402
+from passport.models import (  # noqa: E402
+    Battery,
+    BatteryModel,
+    IdentifierPrefix,
+    Membership,
+    ModelGtin,
+    Organisation,
+    Passport,
+    Version,
+)
 from passport.services import (  # noqa: E402
     battery_model_create,
+    battery_model_update,
     battery_register_bulk,
     membership_create,
     organisation_create,
@@ -52,8 +63,10 @@ def main() -> None:
     args = parser.parse_args()
 
     run = time.strftime("%Y%m%d%H%M%S")
+    # Its own GS1 company prefix (registrations are checked against it), unique per run.
+    prefix = "99" + run[-7:]
     manufacturer = organisation_create(kind=OrganisationKind.MANUFACTURER, name=f"Bench Manufacturer {run}",
-                                       city="Dresden", country="DE")
+                                       city="Dresden", country="DE", gs1_prefixes=[prefix])
     user = get_user_model().objects.create_user(username=f"bench-{run}")
     membership_create(user=user, organisation=manufacturer)
     model = battery_model_create(
@@ -61,7 +74,7 @@ def main() -> None:
         category=Category.STATIONARY, chemistry=Chemistry.LFP,
         data=lfp_home_battery_model_data(capacity_ah=100),
     )
-    gtin = demo_gtin("777")
+    gtin = demo_gtin("777", company_prefix=prefix)
     items = [
         {"gtin": gtin, "serial": f"B{run[2:]}{number:06d}", "batch": f"L{run[2:8]}",
          "manufacturing_date": "2026-10-01"}
@@ -72,9 +85,15 @@ def main() -> None:
     registered = battery_register_bulk(user=user, model=model, items=items)
     elapsed = time.perf_counter() - started
 
+    # A model edit reaches every active passport through a version of its own
+    # (passport_versions_follow_model): the cost of one edit over the whole batch.
+    started = time.perf_counter()
+    battery_model_update(user=user, model=model, data={"warranty_period_years": 12}, reason="bench")
+    model_update_seconds = time.perf_counter() - started
+
     stored = Battery.objects.filter(model=model).count()
     passports = Passport.objects.filter(battery__model=model).count()
-    versions = Version.objects.filter(passport__battery__model=model).count()
+    versions = Version.objects.filter(passport__battery__model=model).count() - args.count
     sample = [r.passport for r in registered[:: max(1, args.count // 20)]]
     chains_ok = all(version_chain_verify(subject=p)[0].ok for p in sample)
 
@@ -84,6 +103,7 @@ def main() -> None:
         "count": args.count,
         "seconds": round(elapsed, 3),
         "batteries_per_second": round(args.count / elapsed),
+        "model_update_seconds": round(model_update_seconds, 3),
         "target_seconds": TARGET_SECONDS,
         "within_target": elapsed < TARGET_SECONDS,
         "stored": {"batteries": stored, "passports": passports, "versions": versions},
@@ -95,7 +115,9 @@ def main() -> None:
         Passport.objects.filter(battery__model=model).delete()
         Battery.objects.filter(model=model).delete()
         Version.objects.filter(model=model).delete()
+        ModelGtin.objects.filter(model=model).delete()
         BatteryModel.objects.filter(pk=model.pk).delete()
+        IdentifierPrefix.objects.filter(organisation=manufacturer).delete()
         Membership.objects.filter(user=user).delete()
         user.delete()
         Organisation.objects.filter(pk=manufacturer.pk).delete()

@@ -71,6 +71,7 @@ def main() -> None:
         results["public_reads"] = run_script(
             "bench_public_reads.py", args.out_dir / "public_reads.json", pg_env
         )
+        results["documents"] = run_script("bench_documents.py", args.out_dir / "documents.json", pg_env)
     finally:
         if scratch:
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", scratch], check=False)

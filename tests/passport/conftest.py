@@ -50,3 +50,17 @@ def browser_as(client) -> Callable[..., object]:
         return client
 
     return signed_in
+
+
+@pytest.fixture
+def api_hand_over(api_as) -> Callable[..., object]:
+    """`api_hand_over(giver, receiver, battery_identifier, {"status":…, "operator":…, …})`: the
+    giver's member offers the battery through the API and the receiver's member accepts; returns
+    the acceptance response (the hand-over, with the battery's passport afterwards)."""
+
+    def offer_and_accept(giver, receiver, identifier: str, offer: dict):
+        offered = api_as(giver).post("/api/v1/handovers/", {"battery": identifier, **offer}, format="json")
+        assert offered.status_code == 201, offered.json()
+        return api_as(receiver).post(f"/api/v1/handovers/{offered.json()['id']}/accept/")
+
+    return offer_and_accept

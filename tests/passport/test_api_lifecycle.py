@@ -36,13 +36,12 @@ def test_re_use_keeps_the_passport(api_as, users, battery, passport) -> None:
     assert body["predecessors"] == []
 
 
-def test_waste_moves_responsibility_and_then_the_recycler_recycles(api_as, anonymous, users, organisations, battery, passport) -> None:
-    waste = api_as(users.manufacturer).post(
-        status_url(battery), {"status": "waste", "operator": organisations.recycler.pk, "reason": "end of life"},
-        format="json",
-    )
+def test_waste_moves_responsibility_and_then_the_recycler_recycles(api_as, api_hand_over, anonymous, users, organisations,
+                                                                  battery, passport) -> None:
+    waste = api_hand_over(users.manufacturer, users.recycler, battery.identifier,
+                          {"status": "waste", "operator": organisations.recycler.pk, "reason": "end of life"})
     assert waste.status_code == 200
-    assert waste.json()["responsible_operator"] == {
+    assert waste.json()["to_operator"] == {
         "id": organisations.recycler.pk, "name": organisations.recycler.name, "kind": "recycler"
     }
     # The manufacturer is no longer responsible: the recycler recycles.
@@ -66,29 +65,27 @@ def test_waste_moves_responsibility_and_then_the_recycler_recycles(api_as, anony
     assert "ceased" in update.json()["errors"][0]["reason"]
 
 
-def test_repurposing_several_batteries_into_a_new_one_links_the_passports(api_as, anonymous, users, organisations, register_battery) -> None:
+def test_repurposing_several_batteries_into_a_new_one_links_the_passports(api_hand_over, anonymous, users, organisations,
+                                                                         register_battery) -> None:
     first, second = register_battery(), register_battery()
-    new_identifier = f"(01){demo_gtin('901')}(21)SL0001"
-    response = api_as(users.manufacturer).post(
-        status_url(first.battery),
-        {
-            "status": "repurposed",
-            "operator": organisations.repurposer.pk,
-            "predecessors": [second.battery.identifier],
-            "new_identifier": new_identifier,
-            "reason": "modules rebuilt into a second-life rack",
-        },
-        format="json",
-    )
+    # The repurposer places the new rack on the market under its own GS1 prefix (8712345).
+    new_identifier = f"(01){demo_gtin('901', company_prefix='871234500')}(21)SL0001"
+    response = api_hand_over(users.manufacturer, users.repurposer, first.battery.identifier, {
+        "status": "repurposed",
+        "operator": organisations.repurposer.pk,
+        "predecessors": [second.battery.identifier],
+        "new_identifier": new_identifier,
+        "reason": "modules rebuilt into a second-life rack",
+    })
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["battery_identifier"] == new_identifier
-    assert body["status"] == "repurposed"
-    assert body["responsible_operator"]["id"] == organisations.repurposer.pk
-    assert {p["passport_identifier"] for p in body["predecessors"]} == {
-        first.passport.passport_id, second.passport.passport_id
-    }
-    assert {p["state"] for p in body["predecessors"]} == {"superseded"}
+    assert body["passport_battery_identifier"] == new_identifier
+    assert body["kind"] == "repurpose" and body["state"] == "accepted"
+    assert body["to_operator"]["id"] == organisations.repurposer.pk
+    for registered in (first, second):
+        registered.battery.refresh_from_db()
+        assert registered.battery.status == "repurposed"
+        assert registered.battery.responsible_operator == organisations.repurposer
 
     new_passport = body["passport"]["passport_identifier"]
     old = anonymous.get(f"/api/v1/passports/{first.passport.passport_id}/").json()["document"]
@@ -98,17 +95,18 @@ def test_repurposing_several_batteries_into_a_new_one_links_the_passports(api_as
     assert sorted(new["predecessors"]) == sorted([first.passport.passport_id, second.passport.passport_id])
 
 
-def test_remanufacturing_in_place_gives_the_battery_a_new_passport(api_as, users, organisations, battery, passport) -> None:
-    response = api_as(users.manufacturer).post(
-        status_url(battery),
-        {"status": "remanufactured", "operator": organisations.remanufacturer.pk, "reason": "cells replaced"},
-        format="json",
-    )
+def test_remanufacturing_in_place_gives_the_battery_a_new_passport(api_hand_over, anonymous, users, organisations,
+                                                                  battery, passport) -> None:
+    response = api_hand_over(users.manufacturer, users.remanufacturer, battery.identifier,
+                             {"status": "remanufactured", "operator": organisations.remanufacturer.pk,
+                              "reason": "cells replaced"})
     assert response.status_code == 200
     body = response.json()
-    assert body["battery_identifier"] == battery.identifier
-    assert body["passport"]["passport_identifier"] != passport.passport_id
-    assert [p["passport_identifier"] for p in body["predecessors"]] == [passport.passport_id]
+    assert body["passport_battery_identifier"] == battery.identifier
+    new_passport = body["passport"]["passport_identifier"]
+    assert new_passport != passport.passport_id
+    document = anonymous.get(f"/api/v1/passports/{new_passport}/").json()["document"]
+    assert document["predecessors"] == [passport.passport_id]
 
 
 @pytest.mark.parametrize(
@@ -128,9 +126,9 @@ def test_illegal_transitions_are_409_with_the_reason(api_as, users, battery, pay
     assert stored() == before
 
 
-def test_nothing_follows_recycling(api_as, users, organisations, battery) -> None:
-    client = api_as(users.manufacturer)
-    client.post(status_url(battery), {"status": "waste", "operator": organisations.recycler.pk, "reason": "x"}, format="json")
+def test_nothing_follows_recycling(api_as, api_hand_over, users, organisations, battery) -> None:
+    api_hand_over(users.manufacturer, users.recycler, battery.identifier,
+                  {"status": "waste", "operator": organisations.recycler.pk, "reason": "x"})
     api_as(users.recycler).post(status_url(battery), {"status": "recycled", "reason": "x"}, format="json")
     before = stored()
     response = api_as(users.recycler).post(

@@ -30,7 +30,8 @@ ALLOWED = {
     (S.REPURPOSED, S.REUSED), (S.REPURPOSED, S.REPURPOSED), (S.REPURPOSED, S.REMANUFACTURED), (S.REPURPOSED, S.WASTE),
     (S.REMANUFACTURED, S.REUSED), (S.REMANUFACTURED, S.REPURPOSED), (S.REMANUFACTURED, S.REMANUFACTURED),
     (S.REMANUFACTURED, S.WASTE),
-    (S.WASTE, S.RECYCLED), (S.WASTE, S.REPURPOSED), (S.WASTE, S.REMANUFACTURED),
+    # Waste → re-used: preparation for re-use, with a new passport (Art. 77(7)).
+    (S.WASTE, S.RECYCLED), (S.WASTE, S.REUSED), (S.WASTE, S.REPURPOSED), (S.WASTE, S.REMANUFACTURED),
 }
 
 
@@ -52,7 +53,8 @@ def test_re_use_keeps_the_passport_and_the_operator(battery, passport, users, or
     battery.refresh_from_db()
     assert battery.status == S.REUSED and battery.responsible_operator == organisations.manufacturer
     latest = passport.versions.order_by("-seq").first()
-    assert latest.seq == 2 and latest.changes == {"status": {"old": "original", "new": "re-used"}}
+    assert latest.seq == 2 and latest.changes["status"] == {"old": "original", "new": "re-used"}
+    assert set(latest.changes) == {"status", "performance_history"}  # Annex XIII 4(a)
     assert latest.reason == "repaired: BMS board replaced"
 
 
@@ -63,9 +65,9 @@ def test_re_use_does_not_move_responsibility(battery, users, organisations):
     assert caught.value.errors[0].field == "operator"
 
 
-def test_waste_moves_responsibility_and_the_new_operator_writes(owned_battery, passport, users, organisations):
+def test_waste_moves_responsibility_and_the_new_operator_writes(owned_battery, passport, users, organisations, hand_over):
     access_grant_create(user=users.owner, battery=owned_battery, organisation=organisations.repairer)
-    battery_change_status(user=users.manufacturer, battery=owned_battery, status=S.WASTE,
+    hand_over(user=users.manufacturer, battery=owned_battery, status=S.WASTE,
                           operator=organisations.recycler, reason="collected at the municipal site")
     owned_battery.refresh_from_db()
     assert owned_battery.status == S.WASTE
@@ -95,8 +97,8 @@ def test_waste_needs_the_operator_taking_over(battery, users):
     assert "Art. 77(7)" in caught.value.errors[0].reason
 
 
-def test_recycling_ceases_the_passport_read_only_but_readable(battery, passport, users, organisations):
-    battery_change_status(user=users.manufacturer, battery=battery, status=S.WASTE,
+def test_recycling_ceases_the_passport_read_only_but_readable(battery, passport, users, organisations, hand_over):
+    hand_over(user=users.manufacturer, battery=battery, status=S.WASTE,
                           operator=organisations.pro, reason="collected by the PRO")
     battery_change_status(user=users.pro, battery=battery, status=S.RECYCLED, reason="recycled at ReCell")
     passport.refresh_from_db()
@@ -119,9 +121,9 @@ def test_only_waste_is_recycled(battery, users):
     assert "only a waste battery can be recycled" in caught.value.reason
 
 
-def test_repurposing_in_place_gives_a_new_linked_passport(battery, passport, users, organisations):
-    new = battery_change_status(user=users.manufacturer, battery=battery, status=S.REPURPOSED,
-                                operator=organisations.repurposer, reason="second life as grid buffer")
+def test_repurposing_in_place_gives_a_new_linked_passport(battery, passport, users, organisations, hand_over):
+    new = hand_over(user=users.manufacturer, battery=battery, status=S.REPURPOSED,
+                    operator=organisations.repurposer, reason="second life as grid buffer")
     passport.refresh_from_db()
     battery.refresh_from_db()
     assert new.pk != passport.pk and new.battery_id == battery.pk and new.state == "active"
@@ -134,7 +136,7 @@ def test_repurposing_in_place_gives_a_new_linked_passport(battery, passport, use
     assert new_document["predecessors"] == [passport.passport_id]
     assert old_document["successors"] == [new.passport_id] and old_document["state"] == "superseded"
     assert new_document["operator_information"]["name"] == "SecondLife Storage BV"
-    assert new.versions.get().reason == "second life as grid buffer"
+    assert new.versions.get().reason.startswith("second life as grid buffer (offered by Voltaro")
     assert passport.versions.order_by("-seq").first().reason.startswith(f"superseded by {new.passport_id}")
 
     # The repurposer now maintains it; the old passport is read-only history.
@@ -144,18 +146,18 @@ def test_repurposing_in_place_gives_a_new_linked_passport(battery, passport, use
     assert all(report.ok for report in version_chain_verify())
 
 
-def test_repurposing_several_batteries_into_a_new_one(register_battery, users, organisations):
+def test_repurposing_several_batteries_into_a_new_one(register_battery, users, organisations, hand_over):
     first, second, third = (register_battery().battery for _ in range(3))
     old = [current(b) for b in (first, second, third)]
     for b in (first, second, third):
-        battery_change_status(user=users.manufacturer, battery=b, status=S.WASTE,
-                              operator=organisations.recycler, reason="end of first life")
+        hand_over(user=users.manufacturer, battery=b, status=S.WASTE,
+                  operator=organisations.recycler, reason="end of first life")
     second_life = battery_model_create(
         user=users.repurposer, manufacturer=organisations.repurposer, name="SecondLife 15",
         category=Category.STATIONARY, chemistry=Chemistry.LFP,
         data={**Battery.objects.get(pk=first.pk).model.data, "rated_capacity_ah": 300},
     )
-    new = battery_change_status(
+    new = hand_over(
         user=users.recycler, battery=first, predecessors=[second, third], status=S.REPURPOSED,
         operator=organisations.repurposer, model=second_life, new_identifier="UN.SECONDLIFE.R15-0001",
         reason="three modules rebuilt into one rack",
@@ -190,11 +192,11 @@ def test_a_new_identifier_must_be_free(register_battery, users, organisations):
     assert current(battery).state == "active"
 
 
-def test_predecessors_must_be_writable_by_the_user(register_battery, users, organisations):
+def test_predecessors_must_be_writable_by_the_user(register_battery, users, organisations, hand_over):
     mine = register_battery().battery
     theirs = register_battery().battery
-    battery_change_status(user=users.manufacturer, battery=theirs, status=S.WASTE,
-                          operator=organisations.recycler, reason="r")
+    hand_over(user=users.manufacturer, battery=theirs, status=S.WASTE,
+              operator=organisations.recycler, reason="r")
     with pytest.raises(NotPermitted):
         battery_change_status(user=users.manufacturer, battery=mine, predecessors=[theirs],
                               status=S.REPURPOSED, operator=organisations.repurposer, reason="r")

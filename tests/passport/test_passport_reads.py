@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from passport.models import AccessLog
 from passport.services import (
-    battery_change_status,
     battery_claim,
     battery_model_update,
     battery_update,
@@ -133,7 +132,9 @@ def test_an_item_update_is_visible_on_the_next_read(anonymous, api_as, users, co
     assert response.status_code == 200
     after, operator_after = read_document(anonymous, url), read_document(operator, url)
     assert after["extinguishing_agent"] == ["Water mist"] != before["extinguishing_agent"]
-    assert after["passport_version"] == before["passport_version"] + 1
+    # The public was not told of the earlier point-4-only version; it is told of this one.
+    assert before["passport_version"] < operator_before["passport_version"]
+    assert after["passport_version"] == operator_after["passport_version"] == operator_before["passport_version"] + 1
     assert (operator_before["remaining_capacity_ah"], operator_after["remaining_capacity_ah"]) == (97.5, 91.5)
 
 
@@ -146,12 +147,13 @@ def test_a_model_update_is_visible_on_the_next_read(anonymous, users, stationary
     assert after["warranty_period_years"] == 12 and after["model_version"] == 2
 
 
-def test_a_status_change_is_visible_on_the_next_read(api_as, users, organisations, complete_battery, passport):
+def test_a_status_change_is_visible_on_the_next_read(api_as, users, organisations, complete_battery, passport,
+                                                     hand_over):
     url = passport_url(passport)
     operator = api_as(users.manufacturer)
     assert read_document(operator, url)["status"] == "original"
-    battery_change_status(user=users.manufacturer, battery=complete_battery, status=BatteryStatus.WASTE,
-                          operator=organisations.recycler, reason="collected")
+    hand_over(user=users.manufacturer, battery=complete_battery, status=BatteryStatus.WASTE,
+              operator=organisations.recycler, reason="collected")
     # The manufacturer is no longer the responsible operator: rights are decided afresh too.
     assert "status" not in read_document(operator, url)
     recycler_view = read_document(api_as(users.recycler), url)

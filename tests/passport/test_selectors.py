@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from passport import selectors
 from passport.errors import NotFound
 from passport.identifiers import digital_link_path
-from passport.services import battery_change_status, battery_claim
+from passport.services import battery_claim, handover_accept, handover_offer
 from passport.vocabulary import BatteryStatus, OrganisationKind, PassportState
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 def repurpose_in_place(battery, users, organisations, at_time, moment: dt.datetime):
     with at_time(moment):
-        return battery_change_status(user=users.manufacturer, battery=battery, status=BatteryStatus.REPURPOSED,
-                                     operator=organisations.repurposer, reason="second life")
+        offer = handover_offer(user=users.manufacturer, battery=battery, status=BatteryStatus.REPURPOSED,
+                               operator=organisations.repurposer, reason="second life")
+        return handover_accept(user=users.repurposer, handover=offer)
 
 
 # --- passport_in_force -------------------------------------------------------------------------
@@ -57,9 +58,9 @@ def test_after_repurposing_the_new_passport_is_current(battery, passport, users,
     assert selectors.battery_passport(battery=battery) == new
 
 
-def test_a_battery_built_into_another_answers_with_its_last_passport(register_battery, users, organisations):
+def test_a_battery_built_into_another_answers_with_its_last_passport(register_battery, users, organisations, hand_over):
     first, second = register_battery(), register_battery()
-    new = battery_change_status(
+    new = hand_over(
         user=users.manufacturer, battery=first.battery, predecessors=[second.battery],
         status=BatteryStatus.REPURPOSED, operator=organisations.repurposer,
         new_identifier="UN.SECONDLIFE.R10-0001", reason="two modules into one rack",

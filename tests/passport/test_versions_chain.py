@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from passport.errors import NotFound, ValidationFailed
 from passport.models import Battery, ImmutableRecord, Version
 from passport.services import (
-    battery_change_status,
     battery_model_update,
     battery_update,
     passport_document,
@@ -32,15 +31,21 @@ def three_versions(battery, users):
 
 
 def test_every_change_is_a_version_chained_to_the_previous_one(battery, passport, users, organisations,
-                                                               stationary_model):
+                                                               stationary_model, hand_over):
     three_versions(battery, users)
-    battery_change_status(user=users.manufacturer, battery=battery, status=BatteryStatus.WASTE,
-                          operator=organisations.recycler, reason="collected")
+    hand_over(user=users.manufacturer, battery=battery, status=BatteryStatus.WASTE,
+              operator=organisations.recycler, reason="collected")
     battery_model_update(user=users.manufacturer, model=stationary_model, data={"battery_mass_kg": 46},
                          reason="re-weighed")
     versions = list(passport.versions.order_by("seq"))
-    assert [v.seq for v in versions] == [1, 2, 3, 4]
-    assert [v.reason for v in versions] == ["battery registered", "telemetry", "telemetry", "collected"]
+    assert [v.seq for v in versions] == [1, 2, 3, 4, 5]
+    assert [v.reason for v in versions] == [
+        "battery registered", "telemetry", "telemetry",
+        "collected (offered by Voltaro Energy GmbH, accepted by ReCell Recycling GmbH)",
+        # A model edit reaches the active passport through a version of its own.
+        "battery model changed: re-weighed",
+    ]
+    assert versions[4].changes == {"model_version": {"old": 1, "new": 2}}
     assert versions[2].changes["state_of_charge_pct"] == {"old": 80, "new": 60}
     # Besides the value, only its provenance (its own last_updated) changed.
     assert set(versions[2].changes) == {"state_of_charge_pct", "dynamic_values_provenance"}
@@ -48,7 +53,7 @@ def test_every_change_is_a_version_chained_to_the_previous_one(battery, passport
     assert versions[3].changes["operator_information"]["new"]["name"] == "ReCell Recycling GmbH"
     for previous, version in zip(versions, versions[1:], strict=False):
         assert version.prev_hash == previous.hash
-    assert all(v.author == users.manufacturer for v in versions)
+    assert [v.author for v in versions] == [users.manufacturer] * 3 + [users.recycler, users.manufacturer]
     assert stationary_model.versions.count() == 2
     assert [r.ok for r in version_chain_verify()] == [True, True]
 
@@ -184,8 +189,8 @@ def test_the_passport_as_it_was_on_any_past_date(battery, passport, users, stati
     assert at(t1 + dt.timedelta(days=1))["warranty_period_years"] == 10
     assert at(t2)["warranty_period_years"] == 12 and at(t2)["state_of_charge_pct"] == 80
     latest = at(None)
-    assert latest["state_of_charge_pct"] == 55 and latest["passport_version"] == 3 and latest["model_version"] == 2
-    assert at(t2)["passport_version"] == 2 and at(t1)["model_version"] == 1
+    assert latest["state_of_charge_pct"] == 55 and latest["passport_version"] == 4 and latest["model_version"] == 2
+    assert at(t2)["passport_version"] == 3 and at(t1)["model_version"] == 1
     assert latest["last_updated"] == t3.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with pytest.raises(NotFound):
         at(registered_at - dt.timedelta(seconds=1))

@@ -1,0 +1,167 @@
+"""The passport report as PDF (WeasyPrint): rendered by a Celery task with a time limit, cached
+per passport version, model version and reader's tiers, signed like every export.
+
+Why a task: WeasyPrint takes a good part of a second of CPU per report; web workers should not
+spend it while holding a connection, and several requests for the same report should cost one
+rendering. A request enqueues the rendering once (a cache marker stops duplicates), waits
+briefly for it (PASSPORT_PDF_WAIT_SECONDS), and otherwise answers 202 so the client retries.
+
+Why the cache key names the versions and the tiers: a report is a function of what the reader
+may see, and a reader's document names the latest passport and model versions that changed
+something it may see (passport.services.documents); a write records a new version and the next
+request renders anew, so nothing needs invalidating. The task renders the document as it stood
+when that passport version was written (the same visible values), never "the latest".
+
+Fonts: DejaVu (Debian fonts-dejavu-core), embedded by WeasyPrint as subsets; text stays text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from passport.access import view_of_tiers
+from passport.attributes import Tier
+from passport.documents.exports import SignedDocument, stamp, tiers_key
+from passport.documents.labels import qr_svg
+from passport.documents.report import health_history, report_build
+from passport.documents.signing import sign_detached, signing_key
+from passport.identifiers import qr_url
+from passport.models import Passport, Version
+from passport.services.documents import passport_document_for
+
+PDF_MEDIA_TYPE = "application/pdf"
+REPORT_TEMPLATE = "documents/passport_report.html"
+# Part of the cache key: a release that changes the report's template renders anew.
+REPORT_SHAPE = hashlib.sha256(REPORT_TEMPLATE.encode() + b"v1").hexdigest()[:8]
+VIEW_LABELS = {
+    "public": "Public view",
+    "legitimate": "View for persons with a legitimate interest",
+    "authority": "View for authorities",
+    "full": "Full view of the responsible economic operator",
+}
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """One report: the passport, the two versions its document is made of, the reader's tiers."""
+
+    passport_pk: int
+    passport_hash: str
+    model_hash: str
+    tiers: tuple[str, ...]
+
+    @property
+    def cache_key(self) -> str:
+        return f"passport-pdf:{REPORT_SHAPE}:{self.model_hash}:{self.passport_hash}:{'+'.join(self.tiers)}"
+
+    @property
+    def marker_key(self) -> str:
+        return f"{self.cache_key}:rendering"
+
+    def tier_set(self) -> frozenset[Tier]:
+        return frozenset(Tier(tier) for tier in self.tiers)
+
+
+def pdf_job(*, passport: Passport, document: dict, tiers: frozenset[Tier]) -> PdfJob:
+    """The job of the report for a reader who was shown `document` (one query: the passport
+    version, keyed by its passport, and the model version, keyed by None)."""
+    hashes = dict(
+        Version.objects.filter(
+            Q(passport_id=passport.pk, seq=document["passport_version"])
+            | Q(model_id=passport.battery.model_id, seq=document["model_version"])
+        ).values_list("passport_id", "hash")
+    )
+    model_hash = next(hash_ for subject, hash_ in hashes.items() if subject is None)
+    return PdfJob(passport.pk, hashes[passport.pk], model_hash, tuple(tiers_key(tiers).split("+")))
+
+
+def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier], passport_hash: str,
+                  model_hash: str) -> SignedDocument:
+    """Render and sign the report of an access-filtered `document` (no caching)."""
+    from weasyprint import HTML  # imported here: it loads Pango, which the web side rarely needs
+
+    key = signing_key()
+    view = view_of_tiers(tiers)
+    sees_use_data = Tier.INDIVIDUAL in tiers
+    history = health_history(passport=passport, upto_seq=document["passport_version"]) if sees_use_data else []
+    target = qr_url(passport)
+    html = render_to_string(REPORT_TEMPLATE, {
+        "report": report_build(document=document, history=history),
+        "passport_id": passport.passport_id,
+        "version_hash": passport_hash,
+        "model_hash_short": model_hash[:16],
+        "kid": key.kid,
+        "view_label": VIEW_LABELS[view.value],
+        "generated_at": stamp(timezone.now()),
+        "passport_version": document["passport_version"],
+        "model_version": document["model_version"],
+        "qr_svg": qr_svg(target),
+        "qr_target": target,
+        "jwks_url": f"{settings.PASSPORT_BASE_URL}/.well-known/jwks.json",
+    })
+    body = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    filename = f"passport-{passport.passport_id.rsplit(':', 1)[-1]}-{view.value}.pdf"
+    return SignedDocument(body, sign_detached(body, key), key.kid, PDF_MEDIA_TYPE, filename)
+
+
+def _as_cached(document: SignedDocument) -> dict:
+    return {"body": document.body, "signature": document.signature, "kid": document.kid,
+            "filename": document.filename}
+
+
+def _from_cached(value: dict | None) -> SignedDocument | None:
+    if not value:
+        return None
+    return SignedDocument(value["body"], value["signature"], value["kid"], PDF_MEDIA_TYPE, value["filename"])
+
+
+def passport_pdf_render(job: PdfJob) -> SignedDocument:
+    """Render the job's report unless it is cached, and cache it (idempotent: what the task
+    runs)."""
+    found = _from_cached(cache.get(job.cache_key))
+    if found is not None:
+        return found
+    try:
+        passport = Passport.objects.select_related("battery").get(pk=job.passport_pk)
+        written_at = Version.objects.get(passport_id=job.passport_pk, hash=job.passport_hash).created_at
+        document = passport_document_for(passport=passport, tiers=job.tier_set(), at=written_at)
+        rendered = report_render(passport=passport, document=document, tiers=job.tier_set(),
+                                 passport_hash=job.passport_hash, model_hash=job.model_hash)
+        cache.set(job.cache_key, _as_cached(rendered), settings.PASSPORT_PDF_CACHE_SECONDS)
+        return rendered
+    finally:
+        cache.delete(job.marker_key)
+
+
+def passport_pdf_cached(job: PdfJob) -> SignedDocument | None:
+    return _from_cached(cache.get(job.cache_key))
+
+
+def passport_pdf_request(job: PdfJob, *, wait_seconds: float | None = None) -> SignedDocument | None:
+    """The report if it is ready within `wait_seconds` (settings by default); enqueues the
+    rendering once. None means: still rendering, ask again."""
+    from passport.documents.tasks import passport_pdf_render_task
+
+    found = passport_pdf_cached(job)
+    if found is not None:
+        return found
+    if cache.add(job.marker_key, 1, settings.PASSPORT_PDF_TIME_LIMIT_SECONDS):
+        arguments = (job.passport_pk, job.passport_hash, job.model_hash, list(job.tiers))
+        transaction.on_commit(lambda: passport_pdf_render_task.delay(*arguments))
+    deadline = time.monotonic() + (settings.PASSPORT_PDF_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    pause = 0.05
+    while True:
+        found = passport_pdf_cached(job)
+        if found is not None or time.monotonic() >= deadline:
+            return found
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
