@@ -23,7 +23,7 @@ from django.conf import settings
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from passport.attributes import BY_KEY, TIER_OF, View, keys_of_tiers
+from passport.attributes import BY_KEY, PROVENANCE_KEY, TIER_OF, View, keys_of_tiers
 from passport.documents.batterypass import ASPECTS
 from passport.vocabulary import Category, DocumentType, HazardClass, LabelSubject, PerformanceClass
 
@@ -253,10 +253,28 @@ def _prune(node: Node, visible: frozenset[str]) -> dict | None:
     return _obj(properties) if properties else None
 
 
+# passport.services.batteries.dynamic_provenance_apply: {attribute key: when, by whom, how}.
+PROVENANCE_SCHEMA = {
+    "type": ["object", "null"],
+    "additionalProperties": {
+        "type": "object",
+        "properties": {
+            "last_updated": DATE_TIME,
+            "source": {"enum": ["system", "operator"]},
+            "method": TEXT,
+            "as_of": DATE_TIME,
+        },
+        "required": ["last_updated", "source"],
+    },
+}
+
+
 def _value_schema(key: str) -> dict:
     attribute = BY_KEY.get(key)
     if attribute is not None:
         return attribute.kind.json_schema()
+    if key == PROVENANCE_KEY:
+        return PROVENANCE_SCHEMA
     return {"type": ["string", "integer", "array", "null"]}
 
 

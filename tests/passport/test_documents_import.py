@@ -19,7 +19,9 @@ from passport.models import Battery, BatteryModel, Passport, Version
 from passport.services import battery_update
 
 VOLATILE = {"generatedAt", "versionHash", "modelVersionHash", "passportVersion", "modelVersion", "lastUpdated",
-            "lastUpdate", "rPCLastUpdated"}
+            "lastUpdate", "rPCLastUpdated",
+            # dynamic_values_provenance: when each value was recorded (the import records anew).
+            "last_updated"}
 
 
 def without_volatile(value):
