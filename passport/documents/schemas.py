@@ -253,13 +253,28 @@ def _prune(node: Node, visible: frozenset[str]) -> dict | None:
     return _obj(properties) if properties else None
 
 
+# passport.services.batteries.dynamic_provenance_apply: {attribute key: when, by whom, how}.
+PROVENANCE_SCHEMA = {
+    "type": ["object", "null"],
+    "additionalProperties": {
+        "type": "object",
+        "properties": {
+            "last_updated": DATE_TIME,
+            "source": {"enum": ["system", "operator"]},
+            "method": TEXT,
+            "as_of": DATE_TIME,
+        },
+        "required": ["last_updated", "source"],
+    },
+}
+
+
 def _value_schema(key: str) -> dict:
     attribute = BY_KEY.get(key)
     if attribute is not None:
         return attribute.kind.json_schema()
     if key == PROVENANCE_KEY:
-        # Per dynamic attribute: when it was last updated, by whom and how (the health pipeline).
-        return {"type": "object", "additionalProperties": {"type": "object"}}
+        return PROVENANCE_SCHEMA
     return {"type": ["string", "integer", "array", "object", "null"]}
 
 

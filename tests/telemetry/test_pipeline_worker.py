@@ -50,8 +50,9 @@ pytestmark = [
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
-PRIVATE_REDIS_PORT = 8121
-WEB_PORT = 8122
+# This branch's port range; another checkout running the same test at once takes the next
+# free ports of it.
+TEST_PORTS = range(8121, 8130)
 
 
 @pytest.fixture(autouse=True)
@@ -184,8 +185,10 @@ def batch_body(battery, columns: dict[str, np.ndarray], batch_id: str) -> dict:
 def test_broker_down_ingestion_still_stores_and_the_sweep_catches_up(battery, users, tmp_path) -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("needs the redis-server binary to run a private broker it may stop")
-    if port_open(PRIVATE_REDIS_PORT) or port_open(WEB_PORT):
-        pytest.skip(f"ports {PRIVATE_REDIS_PORT}/{WEB_PORT} are in use by something else")
+    free = [port for port in TEST_PORTS if not port_open(port)]
+    if len(free) < 2:
+        pytest.skip(f"no two free ports in {TEST_PORTS.start}-{TEST_PORTS.stop - 1}")
+    PRIVATE_REDIS_PORT, WEB_PORT = free[0], free[1]  # noqa: N806 - constants of this run
     device, key = device_create(user=users.manufacturer, name="pi-test", batteries=[battery])
     history = simulated()
     n = len(history["timestamp"])
