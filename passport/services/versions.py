@@ -86,9 +86,12 @@ def version_build(
     data: dict,
 ) -> Version:
     """An unsaved Version chained to `previous` (None for the first version of a subject)."""
-    if (model is None) == (passport is None):
+    if model is not None and passport is None:
+        subject = model_subject(model.pk)
+    elif passport is not None and model is None:
+        subject = passport_subject(passport.passport_id)
+    else:
         raise ValueError("a version has exactly one subject: a battery model or a passport")
-    subject = model_subject(model.pk) if model is not None else passport_subject(passport.passport_id)
     seq = previous.seq + 1 if previous is not None else 1
     prev_hash = previous.hash if previous is not None else ""
     return Version(
