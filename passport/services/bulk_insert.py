@@ -23,20 +23,26 @@ def rows_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
     if not objects:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
+        # The generic way to reach a model's manager: a `type[Model]` has no `objects` attribute.
+        # The models inserted here declare no manager, so this is their `objects`.
+        model._default_manager.bulk_create(objects, batch_size=BATCH_SIZE)
         return
     meta = model._meta
     table = meta.db_table
     fields = list(meta.concrete_fields)
     quote = connection.ops.quote_name
+    # Every model has a primary key column (Django adds one when none is declared).
+    if meta.pk is None or meta.pk.column is None:
+        raise TypeError(f"{model.__name__} has no primary key column")
+    pk_column = meta.pk.column
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [table, meta.pk.column, len(objects)],
+            [table, pk_column, len(objects)],
         )
         for instance, (pk,) in zip(objects, cursor.fetchall(), strict=True):
             instance.pk = pk
-        columns = ", ".join(quote(field.column) for field in fields)
+        columns = ", ".join(quote(_column(field)) for field in fields)
         encoders = [_encoder(field) for field in fields]
         # The raw psycopg cursor bypasses Django's error translation; restore it so a unique
         # violation arrives as django.db.IntegrityError like from bulk_create.
@@ -48,6 +54,13 @@ def rows_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
     for instance in objects:
         instance._state.adding = False
         instance._state.db = connection.alias
+
+
+def _column(field: models.Field) -> str:
+    # A concrete field is one with a column; the stubs type `column` as optional for the others.
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column
 
 
 def _encoder(field: models.Field):
