@@ -92,6 +92,9 @@ def _merge(
             errors.append(FieldError(field=str(key), reason=reason))
             invalid.add(key)
             continue
+        if attribute is None:
+            # Both refusals refuse a key that is not an attribute; one that did not is a bug.
+            raise TypeError(f"the refusal accepted {key!r}, which is not a passport attribute")
         if value is None:
             merged.pop(key, None)
             continue
@@ -162,8 +165,8 @@ def model_cross_checks(values: dict) -> list[FieldError]:
                    f"{low} V and the maximum voltage {high} V",
         ))
 
-    shares = [values.get(k) for k in CARBON_SHARE_KEYS]
-    if all(share is not None for share in shares):
+    shares = [share for k in CARBON_SHARE_KEYS if (share := values.get(k)) is not None]
+    if len(shares) == len(CARBON_SHARE_KEYS):
         total = sum(shares)
         if abs(total - 100) > CARBON_SHARE_TOLERANCE_PCT:
             errors.append(FieldError(
