@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +30,10 @@ from passport.attributes import ATTRIBUTES, PROVENANCE_KEY, TIER_OF, Tier, View
 from passport.errors import NotFound, NotPermitted
 from passport.models import AccessLog, Battery, Organisation, Passport, Version
 from passport.services.versions import timestamp_text
+
+if TYPE_CHECKING:
+    # Only a type: django-stubs (a dev dependency) names a model instance with annotations.
+    from django_stubs_ext import WithAnnotations
 
 # Document order: identity first, then the attributes in the table's order.
 IDENTITY_ORDER = (
@@ -67,7 +71,12 @@ class PassportReading:
     view: View
 
 
-def _battery_now(passport: Passport, at: dt.datetime | None) -> Battery:
+class _VersionHashes(TypedDict):
+    passport_version_hash: str | None
+    model_version_hash: str | None
+
+
+def _battery_now(passport: Passport, at: dt.datetime | None) -> WithAnnotations[Battery, _VersionHashes]:
     """The passport's battery as stored now (rights follow its current owner and operator, not a
     copy the caller loaded earlier), with the hashes of the passport version in force at `at`
     (the latest when None) and of the model version in force when THAT passport version was
@@ -109,7 +118,7 @@ def _visibility(*, passport_version: Version, model_version: Version, history: l
             continue
         # A passport version that only follows its model names no fact of its own.
         keys = set(changes or {}) - ({"model_version"} if is_passport else set())
-        for tier in {TIER_OF.get(key) for key in keys} - {None}:
+        for tier in {found for key in keys if (found := TIER_OF.get(key)) is not None}:
             entry = latest.setdefault(tier.value, [None, None, None])
             slot = 0 if is_passport else 1
             entry[slot] = max(entry[slot] or 0, seq)
@@ -151,7 +160,9 @@ def document_for_tiers(document: dict, tiers: frozenset[Tier]) -> dict:
     return visible
 
 
-def _document(*, passport: Passport, battery: Battery, at: dt.datetime | None) -> dict:
+def _document(
+    *, passport: Passport, battery: WithAnnotations[Battery, _VersionHashes], at: dt.datetime | None
+) -> dict:
     """The unfiltered document from the versions `battery` was annotated with (_battery_now)."""
     if battery.passport_version_hash is None:
         when = f" at {at.isoformat()}" if at is not None else ""
@@ -178,6 +189,10 @@ def _document(*, passport: Passport, battery: Battery, at: dt.datetime | None) -
         if hash_ == (battery.passport_version_hash if passport_id is not None else battery.model_version_hash)
     }
     passport_version, model_version = read.get(True), read.get(False)
+    if passport_version is None:
+        # Cannot happen: the hash read was annotated from this passport's versions, which are
+        # never deleted.
+        raise NotFound(f"passport {passport.passport_id} version {battery.passport_version_hash}")
     if model_version is None:
         # Cannot happen through the services (the model exists before its batteries); a
         # database edited by hand gets a clear error rather than a half document.
