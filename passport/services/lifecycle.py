@@ -178,6 +178,14 @@ def operator_errors(
     return []
 
 
+def _taking_over(operator: Organisation | None, status: str) -> Organisation:
+    """The operator taking over a battery whose responsibility moves with the change to `status`
+    (operator_kinds_for is not None), which operator_errors has already required."""
+    if operator is None:
+        raise TypeError(f"a battery becoming {status} needs the operator taking over; none given")
+    return operator
+
+
 def battery_change_status(
     *,
     user: Any,
@@ -244,6 +252,8 @@ def status_change_apply(
                     f"{source.identifier} is no longer {accepted_from.name}'s responsibility; the offer lapsed"
                 )
         if accepted_from is not None:
+            if operator is None:
+                raise TypeError("a hand-over is accepted for the operator it was offered to; none given")
             require_member(user, operator, "accept hand-overs to it")
         old_passports = [current_passport_for_update(source) for source in sources]
         for source in sources:
@@ -303,7 +313,7 @@ def status_change_apply(
                 sources=sources,
                 old_passports=old_passports,
                 status=status,
-                operator=operator,
+                operator=_taking_over(operator, status),
                 parsed_identifier=parsed_identifier,
                 model=model,
                 author_id=author_id,
@@ -313,7 +323,7 @@ def status_change_apply(
         passport = old_passports[0]
         main.status = status
         if status == S.WASTE:
-            main.responsible_operator = operator
+            main.responsible_operator = _taking_over(operator, status)
             # The owner discarded the battery; their grants end with their ownership.
             main.owner = None
             AccessGrant.objects.filter(battery=main).delete()
