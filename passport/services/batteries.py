@@ -104,6 +104,8 @@ def identity_clean(item: dict) -> tuple[BatteryIdentifier | None, list[FieldErro
                 errors.append(FieldError("batch", str(error)))
         if errors:
             return None, errors
+        if gtin14 is None or serial_text is None:
+            raise TypeError("gtin and serial were cleaned without an error, yet one is missing")
         canonical = gs1_element_string(gtin14, serial_text)
         if identifier is not None and _parsed_or_none(identifier) != canonical:
             return None, [FieldError(
@@ -138,6 +140,7 @@ def _parsed_or_none(identifier: Any) -> str | None:
 
 
 def _row_clean(item: Any, model: BatteryModel) -> tuple[_Row | None, list[FieldError]]:
+    """The clean row and no errors, or None and the errors (at least one)."""
     if not isinstance(item, dict):
         return None, [FieldError("item", "must be an object with the battery's identifier and attributes")]
     identity, errors = identity_clean(item)
@@ -148,6 +151,8 @@ def _row_clean(item: Any, model: BatteryModel) -> tuple[_Row | None, list[FieldE
     errors.extend(value_errors)
     if errors:
         return None, errors
+    if identity is None:
+        raise TypeError("identity_clean gave no identifier and no error")
     return _Row(identity, values), []
 
 
@@ -181,6 +186,13 @@ def _duplicate_errors(rows: dict[int, _Row]) -> list[FieldError]:
     return errors
 
 
+def _row_index(error: FieldError) -> int:
+    """The row of an error of a bulk request (every one is given its row)."""
+    if error.index is None:
+        raise TypeError(f"an error of a bulk request without its row: {error}")
+    return error.index
+
+
 # --- registration ------------------------------------------------------------------------------
 
 
@@ -198,7 +210,7 @@ def battery_register(
     model = _model_fresh(model)
     require_member(user, model.manufacturer, "register batteries of its models")
     row, errors = _row_clean(item, model)
-    if errors:
+    if row is None:
         raise ValidationFailed(errors)
     if _existing_identifiers([row.identity.identifier]):
         raise Conflict("identifier", f"{row.identity.identifier} is already registered")
@@ -229,13 +241,13 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
     errors: list[FieldError] = []
     for index, item in enumerate(items):
         row, row_errors = _row_clean(item, model)
-        if row_errors:
+        if row is None:
             errors.extend(error.at_index(index) for error in row_errors)
         else:
             rows[index] = row
     errors.extend(_duplicate_errors(rows))
     if errors:
-        raise ValidationFailed(sorted(errors, key=lambda e: e.index))
+        raise ValidationFailed(sorted(errors, key=_row_index))
     identifiers_authorise(
         organisation=model.manufacturer, model=model,
         identities=[(index, row.identity) for index, row in rows.items()],
@@ -246,7 +258,7 @@ def battery_register_bulk(*, user: Any, model: BatteryModel, items: list[dict]) 
         # Another request registered some of these identifiers since we looked.
         late = _duplicate_errors(rows)
         if late:
-            raise ValidationFailed(sorted(late, key=lambda e: e.index)) from error
+            raise ValidationFailed(sorted(late, key=_row_index)) from error
         raise
 
 
