@@ -109,7 +109,9 @@ class FrameCodec:
     def decode(self, data: bytes) -> dict[str, SignalValue]:
         if self.rule.opaque:
             return {}
-        wire = self.message.decode(data, decode_choices=True, allow_truncated=True)
+        # decode() is decode_simple() for a message that is not a container (these frames are
+        # not), but is typed to return a container's result too.
+        wire = self.message.decode_simple(data, decode_choices=True, allow_truncated=True)
         missing = [
             spec
             for spec in self.signals
@@ -175,7 +177,7 @@ def _from_wire(spec: SignalSpec, value: object) -> SignalValue:
     raise TypeError(f"{spec.name}: unexpected decoded value {value!r}")
 
 
-def _to_wire(spec: SignalSpec, value: object) -> object:
+def _to_wire(spec: SignalSpec, value: object) -> int | float | str:
     if spec.kind is SignalKind.FLAG:
         if not isinstance(value, bool):
             raise SignalEncodeError(spec.name, f"expects True or False, got {value!r}")
