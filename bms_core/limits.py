@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from numbers import Real
+from typing import TypeGuard
 
 import numpy as np
 
@@ -210,12 +211,15 @@ class LimitsConfig:
         )
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[float]:
+    # Narrowed to float, the type checkers' stand-in for a real number (PEP 484's numeric
+    # tower): typeshed's numbers.Real declares no `>`/`>=` against an int, though every Real
+    # compares with numbers.
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def _positive(value: object) -> bool:
-    return _number(value) and math.isfinite(value) and value > 0  # type: ignore[operator]
+    return _number(value) and math.isfinite(value) and value > 0
 
 
 def _require(name: str, ok: bool, reason: str) -> None:
