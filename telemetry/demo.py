@@ -80,7 +80,7 @@ def demo_telemetry_build(*, today: dt.date | None = None) -> TelemetryDemo:
     # catch-up writes the final figures now.
     result = battery_process(battery_id=battery.pk, force_passport=True)
     snapshot = (
-        HealthSnapshot.objects.filter(pk=result.snapshot_id).first()
+        (HealthSnapshot.objects.filter(pk=result.snapshot_id).first() if result.snapshot_id is not None else None)
         or HealthSnapshot.objects.filter(battery=battery).order_by("-created_at", "-id").first()
     )
     return TelemetryDemo(battery, True, key, batches, int(times.size), snapshot)

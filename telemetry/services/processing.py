@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,12 @@ def _feed(
                 options = analysis_settings.analyzer_options()
                 if _has_cell_voltages(columns):
                     options.pop("series_cells", None)
-                analyzer = bms_core.Analyzer(analysis_settings.rated_capacity_ah, **options)
+                rated_capacity_ah = analysis_settings.rated_capacity_ah
+                if rated_capacity_ah is None:
+                    # battery_process gives up on such a model before feeding (not a ValueError:
+                    # that is how a run reports bad data).
+                    raise TypeError("an analyzer needs the model's rated capacity; it has none")
+                analyzer = bms_core.Analyzer(rated_capacity_ah, **options)
             analyzer.feed(columns)
             fed += count
         cursor = window_end
@@ -396,7 +402,7 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
     return ProcessingResult(battery_id, fed, rebuild, snapshot.pk, passport_updated)
 
 
-def _give_up(analysis: BatteryAnalysis, claimed: list[dict[str, Any]], reason: str) -> ProcessingResult:
+def _give_up(analysis: BatteryAnalysis, claimed: Sequence[Mapping[str, object]], reason: str) -> ProcessingResult:
     """Record why the battery cannot be analysed; its requests are consumed (a fix to the model
     or the data asks again)."""
     analysis.last_error = reason[:2000]
