@@ -121,6 +121,19 @@ class Users:
 
 
 @pytest.fixture
+def tasks_in_process() -> Iterator[None]:
+    """Run Celery tasks in the calling process, as the embedded default does. Celery reads its
+    configuration once, so Django's `settings` fixture cannot switch this; with REDIS_URL the
+    tests have no worker of their own (the `celery_worker` tests start a real one)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def organisations(db) -> Orgs:
     return Orgs(
         manufacturer=organisation_create(

@@ -5,7 +5,6 @@ bulk upload with an error row -> fix -> label sheet; regulator -> search -> expo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,18 +18,6 @@ from tests.conftest import MODEL_GTIN
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DISMANTLING_MANUAL = "https://voltaro.example/passport/homerack/dismantling-manual.pdf"
-
-
-@pytest.fixture
-def tasks_in_process() -> Iterator[None]:
-    """The PDF report renders in a Celery task: run it in this process, as the embedded default
-    does (with REDIS_URL the tests have no worker of their own)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -28,18 +28,6 @@ SIGNATURE = "X-JWS-Signature"
 pdf_db = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def tasks_in_process():
-    """Run the PDF task in the requesting process (as without REDIS_URL): these tests are about
-    what the answer holds; tests/passport/test_documents_worker.py runs a real worker."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def pdf_tool(tool: str, body: bytes) -> str:
     """The output of a poppler tool on a PDF (pdftotext, pdfinfo, pdffonts)."""
     if shutil.which(tool) is None:

@@ -88,8 +88,9 @@ def test_recomputing_gives_the_same_row_and_a_day_without_samples_keeps_its_roll
     assert DailyRollup.objects.count() == 1
 
 
-def test_ingestion_updates_the_rollups_and_the_sweep_catches_up(battery, device_client, device, samples, django_capture_on_commit_callbacks, settings) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the task body runs here; a worker is tel-pipeline's test
+def test_ingestion_updates_the_rollups_and_the_sweep_catches_up(
+    battery, device_client, device, samples, django_capture_on_commit_callbacks, tasks_in_process
+) -> None:
     body = {"battery": battery.identifier, "batch_id": "r", "columns": samples(30)}
     with django_capture_on_commit_callbacks(execute=True):
         assert device_client(device.key).post("/api/v1/telemetry/batches/", body, format="json").status_code == 201
