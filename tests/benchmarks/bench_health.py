@@ -103,9 +103,9 @@ def stored_rows(battery_id: int, day: dict[str, np.ndarray], cells: int) -> Samp
 
 
 def setup_battery(run: str):
-    user, model = bench_model(run, "Health")
+    user, model, prefix = bench_model(run, "Health", "97")
     return battery_register(user=user, model=model, item={
-        "gtin": demo_gtin("779"), "serial": f"H{run[2:]}", "batch": "LH1",
+        "gtin": demo_gtin("779", company_prefix=prefix), "serial": f"H{run[2:]}", "batch": "LH1",
         "manufacturing_date": "2024-01-15",
     }).battery
 

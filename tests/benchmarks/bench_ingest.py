@@ -124,10 +124,13 @@ def copy_payload(battery_id: int, t: np.ndarray, values: np.ndarray) -> bytes:
     ))
 
 
-def bench_model(run: str, label: str) -> tuple[object, object]:
-    """A manufacturer of the run, its member and a 16s 100 Ah LFP model: (user, model)."""
-    manufacturer = organisation_create(kind=OrganisationKind.MANUFACTURER,
-                                       name=f"Bench {label} {run}", city="Dresden", country="DE")
+def bench_model(run: str, label: str, prefix_head: str) -> tuple[object, object, str]:
+    """A manufacturer of the run, its member and a 16s 100 Ah LFP model: (user, model, its GS1
+    company prefix). Registrations are checked against the prefix, so each run and label has its
+    own (`prefix_head` + the run's last seven digits), never the demo manufacturer's."""
+    prefix = prefix_head + "".join(c for c in run if c.isdigit())[-7:]
+    manufacturer = organisation_create(kind=OrganisationKind.MANUFACTURER, name=f"Bench {label} {run}",
+                                       city="Dresden", country="DE", gs1_prefixes=[prefix])
     user = get_user_model().objects.create_user(username=f"bench-{label.lower()}-{run}")
     membership_create(user=user, organisation=manufacturer)
     model = battery_model_create(
@@ -135,15 +138,15 @@ def bench_model(run: str, label: str) -> tuple[object, object]:
         category=Category.STATIONARY, chemistry=Chemistry.LFP,
         data=lfp_home_battery_model_data(capacity_ah=100),
     )
-    return user, model
+    return user, model, prefix
 
 
 def setup_world(run: str) -> tuple[object, list, list[str]]:
-    user, model = bench_model(run, "Telemetry")
+    user, model, prefix = bench_model(run, "Telemetry", "98")
     batteries, keys = [], []
     for number in range(COLLECTORS):
         battery = battery_register(user=user, model=model, item={
-            "gtin": demo_gtin("778"), "serial": f"T{run[2:]}{number:03d}", "batch": "LT1",
+            "gtin": demo_gtin("778", company_prefix=prefix), "serial": f"T{run[2:]}{number:03d}", "batch": "LT1",
             "manufacturing_date": "2026-01-15",
         }).battery
         _, key = device_create(user=user, name=f"bench collector {number}", batteries=[battery])
