@@ -197,6 +197,10 @@ TELEMETRY_PROCESSING_DELAY_S = int(os.getenv("TELEMETRY_PROCESSING_DELAY_S", "30
 # one when the values moved): Art. 14 asks for data current at least daily, and every version is
 # kept forever.
 TELEMETRY_PASSPORT_UPDATE_INTERVAL_S = int(os.getenv("TELEMETRY_PASSPORT_UPDATE_INTERVAL_S", "3600"))
+# The system resolves an analysis alert only when its cause has not been seen for this long: a
+# drift or spread near its threshold comes and goes from one run to the next, and one cause must
+# stay one alert, not a new one every other run.
+TELEMETRY_ALERT_CLEAR_AFTER_HOURS = float(os.getenv("TELEMETRY_ALERT_CLEAR_AFTER_HOURS", "24"))
 # A device bound to batteries that sent nothing for this long raises a "no data" alert.
 TELEMETRY_NO_DATA_ALERT_HOURS = float(os.getenv("TELEMETRY_NO_DATA_ALERT_HOURS", "6"))
 # Test-only: a run sleeps this long inside its transaction (after feeding, before commit) and

@@ -3,8 +3,9 @@
 One cause, one alert. A cause is what an alert is about (`resistance_high:cell-3`,
 `no_data:device-5`). While an alert for a cause is open or acknowledged, seeing the cause again
 updates it (severity, message, evidence, last seen) instead of raising another; a database
-constraint holds this even for two concurrent runs. When a run no longer sees the cause, the
-system resolves the alert (`resolved_by` None). A person may resolve an alert whose cause is
+constraint holds this even for two concurrent runs. When runs have not seen the cause for
+`TELEMETRY_ALERT_CLEAR_AFTER_HOURS` (a day by default), the system resolves the alert
+(`resolved_by` None): a cause near its threshold that comes and goes between runs stays one alert. A person may resolve an alert whose cause is
 still there: it is not raised again until the cause has gone and come back (`cleared_at`), so a
 resolved warning does not reappear at the next run.
 
@@ -89,8 +90,14 @@ def _raise_or_update(
         ).first()
 
 
-def _clear_absent(alerts: QuerySet[Alert], seen: Iterable[str], now: datetime) -> None:
-    absent = alerts.exclude(cause__in=list(seen)).filter(cleared_at__isnull=True)
+def _clear_absent(
+    alerts: QuerySet[Alert], seen: Iterable[str], now: datetime, hold: timedelta = timedelta(0)
+) -> None:
+    """Resolve (or mark cleared) the alerts whose cause is not in `seen` and was last seen at
+    least `hold` ago."""
+    absent = alerts.exclude(cause__in=list(seen)).filter(
+        cleared_at__isnull=True, last_seen_at__lte=now - hold
+    )
     absent.filter(status=AlertStatus.RESOLVED).update(cleared_at=now)
     absent.exclude(status=AlertStatus.RESOLVED).update(
         cleared_at=now, status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=None,
@@ -110,7 +117,9 @@ def battery_alerts_sync(*, battery: Battery, alerts: list[dict[str, Any]], now: 
             evidence=item.get("evidence") or {}, now=now,
         )
     analysis_alerts = Alert.objects.filter(battery=battery).exclude(kind=NO_DATA_KIND)
-    _clear_absent(analysis_alerts, seen, now)
+    _clear_absent(
+        analysis_alerts, seen, now, hold=timedelta(hours=settings.TELEMETRY_ALERT_CLEAR_AFTER_HOURS)
+    )
 
 
 def devices_check_silence(*, now: datetime | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -139,15 +140,26 @@ def test_a_resolved_alert_stays_resolved_while_its_cause_lasts_and_returns_after
     client_for(users.owner).post(alerts_url(alerted, f"{alert.pk}/resolve/"))
     battery_alerts_sync(battery=alerted, alerts=[WEAK_CELL], now=timezone.now())
     assert Alert.objects.filter(battery=alerted).count() == 1
-    battery_alerts_sync(battery=alerted, alerts=[], now=timezone.now())
-    battery_alerts_sync(battery=alerted, alerts=[WEAK_CELL], now=timezone.now())
+    gone = timezone.now() + dt.timedelta(hours=settings.TELEMETRY_ALERT_CLEAR_AFTER_HOURS, minutes=1)
+    battery_alerts_sync(battery=alerted, alerts=[], now=gone)
+    battery_alerts_sync(battery=alerted, alerts=[WEAK_CELL], now=gone + dt.timedelta(minutes=5))
     assert list(Alert.objects.filter(battery=alerted).values_list("status", flat=True)) == [
         AlertStatus.OPEN, AlertStatus.RESOLVED,
     ]
 
 
+def test_a_cause_that_comes_and_goes_between_runs_stays_one_open_alert(alerted) -> None:
+    now = timezone.now()
+    for minutes in (5, 10, 15, 20):
+        cell = [WEAK_CELL] if minutes % 10 == 0 else []
+        battery_alerts_sync(battery=alerted, alerts=cell, now=now + dt.timedelta(minutes=minutes))
+    [alert] = Alert.objects.filter(battery=alerted)
+    assert alert.status == AlertStatus.OPEN and alert.cleared_at is None
+
+
 def test_the_system_resolves_an_alert_whose_cause_went_away(alerted) -> None:
-    battery_alerts_sync(battery=alerted, alerts=[], now=timezone.now())
+    later = timezone.now() + dt.timedelta(hours=settings.TELEMETRY_ALERT_CLEAR_AFTER_HOURS, minutes=1)
+    battery_alerts_sync(battery=alerted, alerts=[], now=later)
     alert = Alert.objects.get(battery=alerted)
     assert alert.status == AlertStatus.RESOLVED and alert.resolved_by is None
     assert alert.cleared_at is not None
