@@ -123,6 +123,13 @@ def test_the_schema_holds_for_every_audience(live_api, tmp_path) -> None:
         token = tokens.get(audience)
         for run, limits in RUNS.items():
             result = st_run(url, with_data if token else CONFIG, token, limits, tmp_path)
+            if result.returncode != 0 and "Network Error" in result.stdout:
+                # The test's live server is the standard library's WSGI server: it can drop a
+                # connection whose body it was still receiving when the app had already answered
+                # (an anonymous POST refused before its body was read). That is a transport fault of
+                # the test server, not an answer of the app; run the phase once more, and say so.
+                print(f"\nschemathesis {audience}, {run}: network error from the test server, run again")
+                result = st_run(url, with_data if token else CONFIG, token, limits, tmp_path)
             (SUMMARY.parent / f"{audience}-{run}.txt").write_text(result.stdout + result.stderr)
             counts = re.search(r"(\d+) generated", result.stdout)
             summary.setdefault(audience, {})[run] = int(counts.group(1)) if counts else 0
