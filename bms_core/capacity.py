@@ -274,11 +274,19 @@ class CapacityEstimator:
         volts, soc = volts[order], isotonic(soc[order])
         return volts, soc, float(np.median([p.sigma_pct for p in points]))
 
-    def _reread(self, anchor: Anchor) -> Anchor:
-        """A rest anchor's SOC from the learned curve when its voltage lies on it."""
+    def _reread(
+        self, anchor: Anchor, curves: dict[str, tuple[np.ndarray, np.ndarray, float] | None] | None = None
+    ) -> Anchor:
+        """A rest anchor's SOC from the learned curve when its voltage lies on it. `curves`
+        keeps each kind's curve for a caller re-reading many anchors on unchanged points."""
         if not anchor.kind.startswith("rest"):
             return anchor
-        curve = self.learned_curve(anchor.kind)
+        if curves is None:
+            curve = self.learned_curve(anchor.kind)
+        else:
+            if anchor.kind not in curves:
+                curves[anchor.kind] = self.learned_curve(anchor.kind)
+            curve = curves[anchor.kind]
         if curve is None:
             return anchor
         volts, soc, sigma = curve
@@ -297,7 +305,10 @@ class CapacityEstimator:
 
     def _recalibrate(self) -> None:
         """Re-read the stored rest anchors on the learned curve and rebuild their pairs."""
-        reread = [self._reread(a) for a in self.anchors]
+        # One curve per kind for all anchors: the learned points do not change in between, and
+        # building a curve (sort, isotonic fit) per anchor dominated a year's analysis.
+        curves: dict[str, tuple[np.ndarray, np.ndarray, float] | None] = {}
+        reread = [self._reread(a, curves) for a in self.anchors]
         if all(a is b for a, b in zip(reread, self.anchors, strict=True)):
             return
         first = self.anchors[0].time_s if self.anchors else math.inf
