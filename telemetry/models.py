@@ -155,6 +155,32 @@ class Sample(models.Model):
         return f"battery {self.battery_id} at {self.time:%Y-%m-%d %H:%M:%S}"
 
 
+class SampleDay(models.Model):
+    """One battery's closed UTC day of raw samples as one compressed column block.
+
+    The raw table holds one row per sample, which PostgreSQL must visit one by one: reading a
+    year of 1 Hz samples back for a rebuild costs minutes. Once a day is over, the rollup task
+    writes its samples here as well (telemetry.services.sample_days: zstd-compressed column
+    arrays, about 3 MB for a day of 16-cell data), and readers take whole days from here. A block
+    is a copy, never the only record: a batch that writes into a day deletes that day's block
+    in its own transaction, so a block always equals the day's committed raw rows. Retention
+    drops blocks with the raw samples.
+    """
+
+    pk = models.CompositePrimaryKey("battery_id", "day")
+    battery_id = models.BigIntegerField()
+    day = models.DateField()
+    samples = models.PositiveIntegerField()
+    columns = models.BinaryField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "telemetry_sampleday"
+
+    def __str__(self) -> str:
+        return f"battery {self.battery_id} on {self.day:%Y-%m-%d} ({self.samples} samples)"
+
+
 class DailyRollup(models.Model):
     """One battery's UTC day in figures, kept after the raw samples are dropped.
 

@@ -1,8 +1,9 @@
-"""Reads of telemetry data. `sample_columns` is the one reader of the raw sample table."""
+"""Reads of telemetry data. `sample_columns` is the one reader of stored samples: whole closed
+days from their column blocks (telemetry.services.sample_days), the rest from the raw table."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,14 @@ from bms_core.columns import (
 from passport.access import organisation_of
 from passport.errors import NotFound
 from telemetry.models import Device
+from telemetry.services.sample_days import (
+    ONE_US,
+    concatenate_parts,
+    day_start,
+    decode_day,
+    stored_day_blocks,
+    whole_days,
+)
 from telemetry.services.storage import (
     CELL_DTYPE,
     SAMPLE_TABLE,
@@ -52,7 +61,45 @@ READ_CHUNK_ROWS = 200_000
 def sample_columns(
     *, battery_id: int, after: datetime | None = None, until: datetime | None = None
 ) -> dict[str, npt.NDArray]:
-    """The battery's stored samples in bms_core's column format, ordered by time.
+    """The battery's stored samples in (after, until] in bms_core's column format, ordered by
+    time: the same result as `raw_sample_columns` over the range (see its rules), with the days
+    that have a column block decoded from it."""
+    return concatenate_parts(sample_column_parts(battery_id=battery_id, after=after, until=until))
+
+
+def sample_column_parts(
+    *, battery_id: int, after: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, npt.NDArray]]:
+    """`sample_columns` in consecutive parts (a day from its block, a stretch of raw rows), for a
+    reader that feeds them one by one instead of copying them into one set of arrays. Parts
+    that do not all have the same columns are joined into one by the raw reader's rules."""
+    span = whole_days(after, until)
+    blocks = (
+        stored_day_blocks(battery_id=battery_id, first=span[0], last=span[1])
+        if span is not None else []
+    )
+    if not blocks:
+        return [raw_sample_columns(battery_id=battery_id, after=after, until=until)]
+    parts = []
+    cursor = after
+    for day, block in blocks:
+        start = day_start(day)
+        if cursor is None or cursor < start - ONE_US:
+            parts.append(raw_sample_columns(battery_id=battery_id, after=cursor, until=start - ONE_US))
+        parts.append(decode_day(block))
+        cursor = start + timedelta(days=1) - ONE_US
+    if until is None or cursor is None or cursor < until:
+        parts.append(raw_sample_columns(battery_id=battery_id, after=cursor, until=until))
+    filled = [part for part in parts if len(part[TIMESTAMP])]
+    if len({tuple(part) for part in filled}) > 1:
+        return [concatenate_parts(filled)]
+    return filled or parts[:1]
+
+
+def raw_sample_columns(
+    *, battery_id: int, after: datetime | None = None, until: datetime | None = None
+) -> dict[str, npt.NDArray]:
+    """The battery's samples in (after, until] read from the raw table, ordered by time.
 
     `after` is exclusive, `until` inclusive. `timestamp` is Unix seconds (float64); the other
     columns float64, per-cell columns float32 as stored. Optional columns appear only when at

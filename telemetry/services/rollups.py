@@ -25,7 +25,9 @@ have been dropped by retention, and the rollup is then the only record.
 
 When. The nightly sweep (beat, `battery_rollups_sweep_task`) computes the day just over for
 every battery that sent data; a batch with samples of earlier days (late data, an import) asks
-at once for those days. Each battery-day is thus read about once, not once per batch.
+at once for those days. Each battery-day is thus read about once, not once per batch. That
+read also writes the day's column block (telemetry.services.sample_days) once the day is closed,
+so later rebuilds of the analysis read the day from its block.
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.db import transaction
 from django.utils import timezone
 
 from bms_core.integrate import split_totals
 from bms_core.options import AnalysisOptions
 from passport.models import Battery
 from passport.services.health import analysis_settings_of_model
-from telemetry.models import DailyRollup
+from telemetry.models import DailyRollup, SampleDay
 from telemetry.selectors import sample_columns
+from telemetry.services.sample_days import day_is_closed, sample_day_build, sample_day_lock
 
 logger = logging.getLogger(__name__)
 
@@ -177,20 +181,31 @@ def battery_rollups_update(*, battery_id: int, first_day: date, last_day: date) 
     day = first_day
     while day <= last_day:
         start = _day_start(day)
-        # From the day's start to one gap past its end: the next sample closes the last interval.
-        columns = sample_columns(
-            battery_id=battery_id,
-            after=start - timedelta(microseconds=1),
-            until=start + timedelta(days=1, seconds=GAP_LIMIT_S),
-        )
-        values = day_rollup_values(columns, day=day, band=(lower, upper))
-        if values is not None:
-            DailyRollup.objects.update_or_create(
+        with transaction.atomic():
+            # A closed day without a block gets one from this read: no batch may change the day
+            # between the read and the block (sample_days).
+            build = day_is_closed(day) and not SampleDay.objects.filter(
+                battery_id=battery_id, day=day
+            ).exists()
+            if build:
+                sample_day_lock(battery_id=battery_id)
+            # From the day's start to one gap past its end: the next sample closes the last
+            # interval.
+            columns = sample_columns(
                 battery_id=battery_id,
-                day=day,
-                defaults={**values, "updated_at": timezone.now()},
+                after=start - timedelta(microseconds=1),
+                until=start + timedelta(days=1, seconds=GAP_LIMIT_S),
             )
-            written += 1
+            values = day_rollup_values(columns, day=day, band=(lower, upper))
+            if values is not None:
+                DailyRollup.objects.update_or_create(
+                    battery_id=battery_id,
+                    day=day,
+                    defaults={**values, "updated_at": timezone.now()},
+                )
+                written += 1
+                if build:
+                    sample_day_build(battery_id=battery_id, day=day, columns=columns)
         day += timedelta(days=1)
     return written
 

@@ -59,11 +59,12 @@ def time_select_sql() -> str:
 
 
 def db_times_to_unix_s(values: Sequence[object]) -> npt.NDArray[np.float64]:
+    """Unix seconds as exact microseconds / 1e6 (correctly rounded), on both databases: the
+    same float for the same stored time however it is read (PostgreSQL's epoch, a day block)."""
     if is_postgresql():
         return np.array(values, dtype=np.float64)
-    from bms_core import parse_timestamps
-
-    return parse_timestamps(np.array(values, dtype=str))
+    # Django's SQLite text is UTC without an offset, which numpy parses as it is.
+    return np.array(values, dtype=str).astype("datetime64[us]").astype(np.int64) / 1e6
 
 
 def unix_s_to_microseconds(time_s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -135,8 +136,14 @@ def samples_store(rows: SampleRows) -> int:
     """Store the samples that are not stored yet; returns how many were inserted."""
     if len(rows) == 0:
         return 0
+    from telemetry.services.sample_days import sample_days_invalidate
+
     # Inside the caller's transaction when there is one (no savepoint: one round trip less).
     with transaction.atomic(savepoint=False):
+        # Late samples change a closed day: its column block goes in this transaction.
+        sample_days_invalidate(
+            battery_id=rows.battery_id, first_us=int(rows.time_us[0]), last_us=int(rows.time_us[-1])
+        )
         if is_postgresql():
             sample_partitions_ensure_for(int(rows.time_us[0]), int(rows.time_us[-1]))
             return _store_postgresql(rows)
@@ -389,7 +396,10 @@ def sample_retention_apply(*, now: datetime | None = None) -> list[str]:
     """Drop the raw samples older than the retention (daily rollups stay). On PostgreSQL whole
     monthly partitions are dropped; on SQLite rows before the cutoff are deleted. Returns the
     partitions dropped (on SQLite: one "<table> before <cutoff>" entry when rows went)."""
+    from telemetry.services.sample_days import sample_days_retention_apply
+
     cutoff = retention_cutoff(now)
+    sample_days_retention_apply(cutoff=cutoff)
     if not is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute(

@@ -301,7 +301,7 @@ def test_a_batch_committed_inside_a_runs_range_during_the_run_leads_to_a_rebuild
     store(battery.id, part(history, 0, 1000))
     battery_process(battery_id=battery.id)
     store(battery.id, part(history, 1500, 2000))
-    real_read = processing.sample_columns
+    real_read = processing.sample_column_parts
     landed = []
 
     def read_then_a_batch_lands(**kwargs):
@@ -316,11 +316,11 @@ def test_a_batch_committed_inside_a_runs_range_during_the_run_leads_to_a_rebuild
             landed.append(True)
         return columns
 
-    monkeypatch.setattr(processing, "sample_columns", read_then_a_batch_lands)
+    monkeypatch.setattr(processing, "sample_column_parts", read_then_a_batch_lands)
     run = battery_process(battery_id=battery.id)
     assert run.samples_new == 500
     assert BatteryAnalysis.objects.get(battery=battery).rebuild_requested
-    monkeypatch.setattr(processing, "sample_columns", real_read)
+    monkeypatch.setattr(processing, "sample_column_parts", real_read)
     rebuilt = battery_process(battery_id=battery.id)
     assert rebuilt.rebuilt and rebuilt.samples_new == 2000
     assert_same_report(HealthSnapshot.objects.get(pk=rebuilt.snapshot_id).report, one_pass(battery.id))
