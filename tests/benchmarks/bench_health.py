@@ -7,12 +7,15 @@ PostgreSQL, migrated. One battery of a 16-cell 100 Ah LFP model gets `--days` of
 the sample table (built as bench_analytics builds its year: a simulated March week tiled, fresh
 current noise per day; written day by day with the storage service's COPY, not timed), then:
 
-1. **Full run**: the battery's first `battery_process`, which has no stored state, so it reads
-   every raw sample back (`sample_columns`, a week at a time), feeds the Analyzer, writes the
+1. **Rollups and column blocks** (`battery_rollups_update` over every stored day), what the
+   nightly rollup sweep does to each closed day: the day's figures and its column block
+   (`telemetry.services.sample_days`). Timed per day; bytes of the blocks per sample.
+2. **Full run**: the battery's first `battery_process`, which has no stored state, so it reads
+   every sample back (closed days from their blocks) and feeds the Analyzer, then writes the
    snapshot, the alerts, the state and the passport version. Target for a year: under 15 s.
-2. **A day's rollup** (`battery_rollups_update` of one full day), which ingestion asks for after
-   every batch.
-3. **Incremental runs**: an hour, then a minute, of new samples appended and processed, as the
+   `--cold` first times the same run before any day has a block (every raw row read back).
+3. **A day's rollup** (`battery_rollups_update` of one full day).
+4. **Incremental runs**: an hour, then a minute, of new samples appended and processed, as the
    coalesced runs after each collector batch do (restore the state, feed the new rows, write):
    the fixed cost per run and the cost per new sample, the figures the worker capacity in
    docs/deploy.md is built from.
