@@ -179,10 +179,14 @@ def _datetime_of(unix_s: float) -> datetime:
 
 def _settings_changed(analyzer: bms_core.Analyzer, analysis_settings: AnalysisSettings) -> bool:
     options = analyzer.options
+    # Cells in series count only for a history without per-cell columns: its cell limits are
+    # judged on pack voltage / cells (with per-cell columns the analyzer drops the figure).
+    without_cells = not (analyzer.layout or {}).get("cells")
     return (
         options.rated_capacity_ah != analysis_settings.rated_capacity_ah
         or options.low_temp_c != analysis_settings.low_temp_c
         or options.high_temp_c != analysis_settings.high_temp_c
+        or (without_cells and options.series_cells != analysis_settings.series_cells)
     )
 
 

@@ -157,6 +157,23 @@ def test_changed_temperature_range_of_the_model_rebuilds_with_the_new_boundaries
     assert snapshot.samples == 2100
 
 
+def test_changed_cells_in_series_rebuild_a_history_without_cell_columns(
+    battery, users, stationary_model
+) -> None:
+    without_cells = {k: v for k, v in part(simulated(), 0, 2100).items() if not k.startswith("cell_")}
+    store(battery.id, part(without_cells, 0, 2000))
+    first = battery_process(battery_id=battery.id)
+    assert HealthSnapshot.objects.get(pk=first.snapshot_id).report["options"]["series_cells"] == 16
+    # 54.4 V of LFP cells (3.2 V nominal) is 17 in series.
+    battery_model_update(user=users.manufacturer, model=stationary_model,
+                         data={"nominal_voltage_v": 54.4}, reason="datasheet corrected")
+    store(battery.id, part(without_cells, 2000))
+    result = battery_process(battery_id=battery.id)
+    snapshot = HealthSnapshot.objects.get(pk=result.snapshot_id)
+    assert result.rebuilt and snapshot.report["options"]["series_cells"] == 17
+    assert snapshot.samples == 2100
+
+
 def test_a_history_the_analysis_refuses_stops_with_a_reason_and_keeps_the_state(battery) -> None:
     history = part(simulated(), 0, 300)
     store(battery.id, history)
