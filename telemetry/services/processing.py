@@ -319,7 +319,8 @@ def battery_process(*, battery_id: int, force_passport: bool = False) -> Process
     passport behind the latest snapshot."""
     if not Battery.objects.filter(pk=battery_id).exists():
         return ProcessingResult(battery_id, 0, False, None, False, error="no such battery")
-    BatteryAnalysis.objects.get_or_create(battery_id=battery_id)
+    # Not get_or_create: that would read (and parse) the whole stored state once more.
+    BatteryAnalysis.objects.bulk_create([BatteryAnalysis(battery_id=battery_id)], ignore_conflicts=True)
     with transaction.atomic():
         analysis = BatteryAnalysis.objects.select_for_update().get(battery_id=battery_id)
         battery = Battery.objects.select_related("model").get(pk=battery_id)
