@@ -71,6 +71,29 @@ def test_asking_for_more_than_ones_view_is_refused(passport, anonymous, api_as, 
     assert anonymous.get("/api/v1/passports/urn:uuid:nobody/export").status_code == 404
 
 
+def test_an_empty_view_or_format_means_not_given_and_the_schema_says_so(passport, anonymous, api_as, users):
+    # Found by schemathesis: `?view=&format=` answered 200 while the schema promised an enum
+    # without "" (so a 4xx). Empty means "not given", as for the passport's own `?view=`.
+    maker = api_as(users.manufacturer)
+    answer = maker.get(export_url(passport, view="", format=""))
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+    assert answer.json()["view"] == "full"
+    assert maker.get(f"/api/v1/passports/{passport.passport_id}/export/signature?view=").status_code == 404
+    refused = anonymous.get(export_url(passport, view=" ", format="pdf "))
+    assert refused.status_code == 400
+    assert {item["field"] for item in refused.json()["errors"]} == {"view", "format"}
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for path, operation, name, allowed in (
+        ("/api/v1/passports/{passport_id}/export", "get", "view", {"", "public", "legitimate", "authority", "full"}),
+        ("/api/v1/passports/{passport_id}/export", "get", "format", {"", "json", "pdf"}),
+        ("/api/v1/passports/{passport_id}/export/signature", "get", "view",
+         {"", "public", "legitimate", "authority", "full"}),
+    ):
+        parameter = next(p for p in schema["paths"][path][operation]["parameters"] if p["name"] == name)
+        assert set(parameter["schema"]["enum"]) == allowed, (path, name)
+        assert parameter["schema"].get("minLength", 0) == 0, (path, name)
+
+
 def test_schemas_are_served_at_stable_urls(client):
     response = client.get("/schemas/passport/v1/public.json")
     assert response.status_code == 200
