@@ -114,5 +114,6 @@ def cycles_svg(points: Sequence[Point]) -> str:
 
 
 def cell_voltage_spread_svg(points: Sequence[Point]) -> str:
-    """Spread between the highest and the lowest cell voltage (mV) over time."""
-    return line_chart_svg(points, title="Cell voltage spread", unit="mV", y_min=0)
+    """Spread between the highest and the lowest cell voltage (mV) over time: each point the
+    day's largest (passport.health_sources)."""
+    return line_chart_svg(points, title="Cell voltage spread (daily maximum)", unit="mV", y_min=0)

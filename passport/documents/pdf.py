@@ -12,11 +12,16 @@ something it may see (passport.services.documents); a write records a new versio
 request renders anew, so nothing needs invalidating. The task renders the document as it stood
 when that passport version was written (the same visible values), never "the latest".
 
+Why the key also names the cell spread's data (`health_data`): that chart is drawn from measured
+data outside the passport (passport.health_sources), which may change without a new passport
+version (a late day's rollup is recomputed); its digest in the key renders such a report anew.
+
 Fonts: DejaVu (Debian fonts-dejavu-core), embedded by WeasyPrint as subsets; text stays text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass
@@ -34,6 +39,7 @@ from passport.documents.exports import SignedDocument, stamp, tiers_key
 from passport.documents.labels import qr_svg
 from passport.documents.report import health_history, report_build
 from passport.documents.signing import sign_detached, signing_key
+from passport.health_sources import CellSpreadPoint, battery_cell_spread, cell_spread_fingerprint
 from passport.identifiers import qr_url
 from passport.models import Passport, Version
 from passport.services.documents import passport_document_for
@@ -52,16 +58,19 @@ VIEW_LABELS = {
 
 @dataclass(frozen=True)
 class PdfJob:
-    """One report: the passport, the two versions its document is made of, the reader's tiers."""
+    """One report: the passport, the two versions its document is made of, the reader's tiers,
+    and the digest of the measured data its cell spread chart draws ("-" for none)."""
 
     passport_pk: int
     passport_hash: str
     model_hash: str
     tiers: tuple[str, ...]
+    health_data: str = "-"
 
     @property
     def cache_key(self) -> str:
-        return f"passport-pdf:{REPORT_SHAPE}:{self.model_hash}:{self.passport_hash}:{'+'.join(self.tiers)}"
+        return (f"passport-pdf:{REPORT_SHAPE}:{self.model_hash}:{self.passport_hash}:{'+'.join(self.tiers)}"
+                f":{self.health_data}")
 
     @property
     def marker_key(self) -> str:
@@ -73,19 +82,31 @@ class PdfJob:
 
 def pdf_job(*, passport: Passport, document: dict, tiers: frozenset[Tier]) -> PdfJob:
     """The job of the report for a reader who was shown `document` (one query: the passport
-    version, keyed by its passport, and the model version, keyed by None)."""
-    hashes = dict(
-        Version.objects.filter(
+    version, keyed by its passport, and the model version, keyed by None; one more for the
+    cell spread where the reader may see it)."""
+    versions: dict[int | None, tuple[str, dt.datetime]] = {
+        subject: (hash_, created_at)
+        for subject, hash_, created_at in Version.objects.filter(
             Q(passport_id=passport.pk, seq=document["passport_version"])
             | Q(model_id=passport.battery.model_id, seq=document["model_version"])
-        ).values_list("passport_id", "hash")
-    )
-    model_hash = next(hash_ for subject, hash_ in hashes.items() if subject is None)
-    return PdfJob(passport.pk, hashes[passport.pk], model_hash, tuple(tiers_key(tiers).split("+")))
+        ).values_list("passport_id", "hash", "created_at")
+    }
+    model_hash = versions[None][0]
+    passport_hash, written_at = versions[passport.pk]
+    spread = report_cell_spread(passport=passport, tiers=tiers, written_at=written_at)
+    return PdfJob(passport.pk, passport_hash, model_hash, tuple(tiers_key(tiers).split("+")),
+                  cell_spread_fingerprint(spread))
+
+
+def report_cell_spread(*, passport: Passport, tiers: frozenset[Tier], written_at: dt.datetime) -> list[CellSpreadPoint]:
+    """The cell spread the report of the passport version written at `written_at` draws: the
+    days up to that version, as the rest of the report stands as of that version."""
+    return battery_cell_spread(battery_id=passport.battery_id, tiers=tiers,
+                               until=written_at.astimezone(dt.UTC).date())
 
 
 def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier], passport_hash: str,
-                  model_hash: str) -> SignedDocument:
+                  model_hash: str, cell_spread: list[CellSpreadPoint] | None = None) -> SignedDocument:
     """Render and sign the report of an access-filtered `document` (no caching)."""
     from weasyprint import HTML  # imported here: it loads Pango, which the web side rarely needs
 
@@ -95,7 +116,7 @@ def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier],
     history = health_history(passport=passport, upto_seq=document["passport_version"]) if sees_use_data else []
     target = qr_url(passport)
     html = render_to_string(REPORT_TEMPLATE, {
-        "report": report_build(document=document, history=history),
+        "report": report_build(document=document, history=history, cell_spread=cell_spread or []),
         "passport_id": passport.passport_id,
         "version_hash": passport_hash,
         "model_hash_short": model_hash[:16],
@@ -135,7 +156,9 @@ def passport_pdf_render(job: PdfJob) -> SignedDocument:
         written_at = Version.objects.get(passport_id=job.passport_pk, hash=job.passport_hash).created_at
         document = passport_document_for(passport=passport, tiers=job.tier_set(), at=written_at)
         rendered = report_render(passport=passport, document=document, tiers=job.tier_set(),
-                                 passport_hash=job.passport_hash, model_hash=job.model_hash)
+                                 passport_hash=job.passport_hash, model_hash=job.model_hash,
+                                 cell_spread=report_cell_spread(passport=passport, tiers=job.tier_set(),
+                                                                written_at=written_at))
         cache.set(job.cache_key, _as_cached(rendered), settings.PASSPORT_PDF_CACHE_SECONDS)
         return rendered
     finally:
@@ -155,7 +178,7 @@ def passport_pdf_request(job: PdfJob, *, wait_seconds: float | None = None) -> S
     if found is not None:
         return found
     if cache.add(job.marker_key, 1, settings.PASSPORT_PDF_TIME_LIMIT_SECONDS):
-        arguments = (job.passport_pk, job.passport_hash, job.model_hash, list(job.tiers))
+        arguments = (job.passport_pk, job.passport_hash, job.model_hash, list(job.tiers), job.health_data)
         transaction.on_commit(lambda: passport_pdf_render_task.delay(*arguments))
     deadline = time.monotonic() + (settings.PASSPORT_PDF_WAIT_SECONDS if wait_seconds is None else wait_seconds)
     pause = 0.05

@@ -18,6 +18,7 @@ from typing import Any
 from passport import charts
 from passport.attributes import BY_KEY
 from passport.documents.batterypass import rated_energy_kwh
+from passport.health_sources import CellSpreadPoint
 from passport.models import Passport, Version
 from passport.services.compliance import RECYCLED_CONTENT_CATEGORIES, RECYCLED_CONTENT_MINIMUMS
 from passport.values import NOT_CONTAINED
@@ -118,9 +119,13 @@ def health_history(*, passport: Passport, upto_seq: int) -> list[tuple[dt.dateti
             if capacity is not None or cycles is not None]
 
 
-def report_build(*, document: dict, history: list[tuple[dt.datetime, float | None, float | None]]) -> Report:
-    """The report's sections from an access-filtered `document`; `history` must come from the
-    same reader's rights (callers pass [] when the reader may not see use data)."""
+def report_build(
+    *, document: dict, history: list[tuple[dt.datetime, float | None, float | None]],
+    cell_spread: list[CellSpreadPoint] | None = None,
+) -> Report:
+    """The report's sections from an access-filtered `document`; `history` and `cell_spread`
+    must come from the same reader's rights (callers pass [] when the reader may not see use
+    data: passport.health_sources.battery_cell_spread does so)."""
     d = document
     manufacturer = d.get("manufacturer_information") or {}
     identity = [
@@ -194,6 +199,8 @@ def report_build(*, document: dict, history: list[tuple[dt.datetime, float | Non
         cycles = [(moment, count) for moment, _, count in history if count is not None]
         if cycles:
             chart_svgs.append(charts.cycles_svg(cycles))
+    if cell_spread:
+        chart_svgs.append(charts.cell_voltage_spread_svg(cell_spread))
 
     events = _rows(d, [("deep_discharge_events_count", None), ("overcharge_events_count", None),
                        ("time_above_temperature_boundary_minutes", None),

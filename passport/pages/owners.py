@@ -4,7 +4,7 @@ of a battery for its owner and for authorities."""
 
 from __future__ import annotations
 
-import importlib
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -12,14 +12,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
-from passport import selectors
+from passport import charts, selectors
 from passport.access import acts_for_authority, filter_document
 from passport.attributes import BY_KEY
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
+from passport.health_sources import CellSpreadPoint, battery_cell_spread
 from passport.http_errors import status_of
 from passport.pages.common import (
     credentials_guarded,
@@ -124,12 +126,9 @@ EVENT_KEYS = (
 RECENT_READS = 10
 
 
-def health_charts(history: list[tuple[Any, dict]]) -> list[SafeString]:
-    """The SVG charts of passport.charts (shared with the PDF report) where this build has them."""
-    try:
-        charts = importlib.import_module("passport.charts")
-    except ModuleNotFoundError:
-        return []
+def health_charts(history: list[tuple[Any, dict]], cell_spread: list[CellSpreadPoint]) -> list[SafeString]:
+    """The SVG charts of passport.charts (shared with the PDF report); `cell_spread` as the
+    reader may see it (passport.health_sources.battery_cell_spread)."""
     series = {
         key: [(moment, values[key]) for moment, values in history if isinstance(values.get(key), int | float)]
         for key in HISTORY_KEYS
@@ -140,6 +139,8 @@ def health_charts(history: list[tuple[Any, dict]]) -> list[SafeString]:
         drawn.append(charts.capacity_retention_svg(series["state_of_certified_energy_pct"]))
     if len(series["full_cycles_count"]) >= 2:
         drawn.append(charts.cycles_svg(series["full_cycles_count"]))
+    if len(cell_spread) >= 2:
+        drawn.append(charts.cell_voltage_spread_svg(cell_spread))
     return [mark_safe(svg) for svg in drawn]  # noqa: S308 - passport.charts escapes its text
 
 
@@ -170,7 +171,10 @@ def battery_dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
         "history": [(moment, [values.get(key) for key in HISTORY_KEYS]) for moment, values in history],
         "history_names": [BY_KEY[key].name for key in HISTORY_KEYS],
         "history_units": [BY_KEY[key].unit or "" for key in HISTORY_KEYS],
-        "charts": health_charts(history),
+        "charts": health_charts(
+            history,
+            battery_cell_spread(battery_id=battery.pk, tiers=reading.tiers, until=timezone.now().astimezone(dt.UTC).date()),
+        ),
         "telemetry": battery_telemetry(user=request.user, battery=battery),
         "grants": battery.access_grants.select_related("organisation").order_by("organisation__name"),
         "grant_form": GrantForm(),
