@@ -19,6 +19,7 @@ STATUS_OF: tuple[tuple[type[domain.PassportError], int], ...] = (
     (domain.TransitionRefused, 409),
     (domain.Conflict, 409),
     (domain.TooLarge, 413),
+    (domain.Unavailable, 503),
 )
 # A PassportError of no class above is a problem with the request as sent.
 DEFAULT_STATUS = 400
@@ -57,6 +58,8 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         ]
     if isinstance(error, domain.NotFound):
         return [error_item(None, f"{error.what} not found.")]
+    if isinstance(error, domain.Unavailable):
+        return [error_item(None, error.reason)]
     if isinstance(error, domain.TooLarge):
         return [error_item(error.field, error.reason)]
     return [error_item(None, str(error))]

@@ -162,7 +162,7 @@ class PassportExportView(APIView):
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF report."),
             (202, "application/json"): OpenApiResponse(RenderingSerializer, description=(
                 "The PDF is being rendered; ask again after `Retry-After` seconds.")),
-            **error_responses(400, 403, 404),
+            **error_responses(400, 403, 404, 503),
         },
         summary="Export a passport (signed JSON or PDF)",
         description="What you may read of the passport, in the Battery Pass v1.2 format (seven "

@@ -7,17 +7,19 @@ import io
 import re
 import shutil
 import subprocess
+import time
 from unittest import mock
 
 import pytest
 import zxingcpp
+from django.core.cache import cache
 from PIL import Image
 
 from passport.documents import pdf as pdf_module
 from passport.documents.signing import verify_detached
 from passport.errors import NotPermitted
 from passport.identifiers import qr_url
-from passport.services import battery_claim, battery_update
+from passport.services import battery_claim, battery_update, passport_read
 
 SIGNATURE = "X-JWS-Signature"
 
@@ -132,6 +134,23 @@ def test_pdf_report_is_the_readers_view_with_selectable_identifiers(complete_bat
     assert signature.status_code == 200 and signature.content.decode() == public[SIGNATURE]
 
 
+@pdf_db
+def test_a_report_whose_rendering_was_stopped_is_a_503_at_once_on_every_address(settings, passport, anonymous):
+    # The stop itself (a worker's soft time limit) is test_documents_worker's; here: what every
+    # address of the report answers while it is remembered, without waiting for a rendering.
+    settings.PASSPORT_PDF_WAIT_SECONDS = 30
+    reading = passport_read(user=None, passport=passport, endpoint="test")
+    job = pdf_module.pdf_job(passport=passport, document=reading.document, tiers=reading.tiers)
+    cache.set(job.stopped_key, 60.0, pdf_module.STOPPED_MEMORY_SECONDS)
+    for url in (export_url(passport, format="pdf"), f"/passports/{passport.passport_id}?format=pdf"):
+        started = time.monotonic()
+        answer = anonymous.get(url)
+        assert answer.status_code == 503, (url, answer.content[:200])
+        assert time.monotonic() - started < 5
+        assert answer["Retry-After"] == str(pdf_module.STOPPED_MEMORY_SECONDS)
+        assert "longer than its limit of 60 s" in answer.json()["errors"][0]["reason"]
+
+
 def test_pdf_signature_before_any_rendering_is_a_404(passport, anonymous):
     assert anonymous.get(f"/api/v1/passports/{passport.passport_id}/export/signature").status_code == 404
 
@@ -157,14 +176,18 @@ def test_pdf_request_while_rendering_answers_202_with_retry_after(passport, anon
     settings.PASSPORT_PDF_WAIT_SECONDS = 0.2
     from passport.documents import tasks
 
-    with mock.patch.object(tasks.passport_pdf_render_task, "delay") as enqueue:
+    with mock.patch.object(tasks.passport_pdf_render_task, "apply_async") as enqueue:
         response = anonymous.get(export_url(passport, format="pdf"))
         assert response.status_code == 202
         assert response["Retry-After"] == "2"
         assert response.json() == {"status": "rendering", "retry_after": 2}
         anonymous.get(export_url(passport, format="pdf"))
         assert enqueue.call_count == 1  # one rendering for both requests
-        args = enqueue.call_args.args
+        args = enqueue.call_args.args[0]
+        # The time limits travel with the message (settings of the enqueuing process).
+        assert enqueue.call_args.kwargs == {"soft_time_limit": settings.PASSPORT_PDF_TIME_LIMIT_SECONDS,
+                                            "time_limit": settings.PASSPORT_PDF_TIME_LIMIT_SECONDS
+                                            + settings.PASSPORT_PDF_KILL_GRACE_SECONDS}
     tasks.passport_pdf_render_task(*args)  # the worker's part
     response = anonymous.get(export_url(passport, format="pdf"))
     assert response.status_code == 200 and response.content.startswith(b"%PDF-")
