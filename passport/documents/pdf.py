@@ -127,17 +127,19 @@ def report_cell_spread(*, passport: Passport, tiers: frozenset[Tier], written_at
 
 
 def report_render(*, passport: Passport, document: dict, tiers: frozenset[Tier], passport_hash: str,
-                  model_hash: str, cell_spread: list[CellSpreadPoint] | None = None) -> SignedDocument:
+                  model_hash: str) -> SignedDocument:
     """Render and sign the report of an access-filtered `document` (no caching)."""
     from weasyprint import HTML  # imported here: it loads Pango, which the web side rarely needs
 
     key = signing_key()
     view = view_of_tiers(tiers)
     sees_use_data = Tier.INDIVIDUAL in tiers
-    history = health_history(passport=passport, upto_seq=document["passport_version"]) if sees_use_data else []
+    history = health_history(passport=passport, upto_seq=document["passport_version"]) if sees_use_data else {}
+    written_at = Version.objects.get(passport_id=passport.pk, hash=passport_hash).created_at
+    cell_spread = report_cell_spread(passport=passport, tiers=tiers, written_at=written_at)
     target = qr_url(passport)
     html = render_to_string(REPORT_TEMPLATE, {
-        "report": report_build(document=document, history=history, cell_spread=cell_spread or []),
+        "report": report_build(document=document, history=history, cell_spread=cell_spread),
         "passport_id": passport.passport_id,
         "version_hash": passport_hash,
         "model_hash_short": model_hash[:16],
@@ -184,9 +186,7 @@ def passport_pdf_render(job: PdfJob) -> SignedDocument:
         written_at = Version.objects.get(passport_id=job.passport_pk, hash=job.passport_hash).created_at
         document = passport_document_for(passport=passport, tiers=job.tier_set(), at=written_at)
         rendered = report_render(passport=passport, document=document, tiers=job.tier_set(),
-                                 passport_hash=job.passport_hash, model_hash=job.model_hash,
-                                 cell_spread=report_cell_spread(passport=passport, tiers=job.tier_set(),
-                                                                written_at=written_at))
+                                 passport_hash=job.passport_hash, model_hash=job.model_hash)
         cache.set(job.cache_key, _as_cached(rendered), settings.PASSPORT_PDF_CACHE_SECONDS)
         return rendered
     except SoftTimeLimitExceeded:

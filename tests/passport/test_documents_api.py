@@ -108,6 +108,9 @@ def test_schemas_are_served_at_stable_urls(client):
 @pytest.mark.usefixtures("tasks_in_process")
 def test_pdf_report_is_the_readers_view_with_selectable_identifiers(complete_battery, passport, anonymous, api_as,
                                                                     users):
+    # A second health figure: a chart needs two points (passport.charts.health_chart_svgs).
+    battery_update(user=users.manufacturer, battery=complete_battery, reason="telemetry",
+                   data={"remaining_capacity_ah": 97.0, "full_cycles_count": 130})
     response = api_as(users.manufacturer).get(export_url(passport, format="pdf"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from passport import health_sources
 from passport.attributes import Tier
 from passport.documents.pdf import pdf_job
-from passport.services import battery_claim, passport_read
+from passport.services import battery_claim, battery_update, passport_read
 from telemetry.health_sources import RollupCellSpreadSource
 from telemetry.models import DailyRollup
 
@@ -87,6 +87,8 @@ def test_the_pdf_draws_the_spread_for_readers_of_use_data_only(complete_battery,
 @pdf_db
 @pytest.mark.usefixtures("tasks_in_process")
 def test_a_battery_without_telemetry_has_no_spread_chart(complete_battery, passport, api_as, users):
+    battery_update(user=users.manufacturer, battery=complete_battery, reason="telemetry",
+                   data={"remaining_capacity_ah": 97.0, "full_cycles_count": 130})
     text = export_pdf(api_as(users.manufacturer), passport)
     assert "Capacity retention" in text and SPREAD_TITLE not in text
 
