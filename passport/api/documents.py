@@ -192,7 +192,7 @@ class PassportPdfSignatureView(APIView):
         parameters=[SignatureQuerySerializer],
         responses={
             (200, "application/jose"): OpenApiResponse(OpenApiTypes.STR, description="Detached JWS."),
-            **error_responses(403, 404),
+            **error_responses(400, 403, 404),
         },
         summary="Detached signature of a passport's PDF report",
         description="404 until the report has been rendered (ask for the PDF first).",
