@@ -25,8 +25,15 @@ STATUS_OF: tuple[tuple[type[domain.PassportError], int], ...] = (
 DEFAULT_STATUS = 400
 
 
+def _without_nul(text: str | None) -> str | None:
+    return text if text is None else text.replace("\x00", "\\x00")
+
+
 def error_item(field: str | None, reason: str, index: int | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"field": field, "reason": reason}
+    # A reason (DRF's '"x" is not a valid choice.') or a field (an unknown parameter's name) may
+    # quote the input; a NUL in it would break the schema's promise that text holds none (and
+    # many clients' C strings): it is shown escaped.
+    item: dict[str, Any] = {"field": _without_nul(field), "reason": _without_nul(reason)}
     if index is not None:
         item["index"] = index
     return item
