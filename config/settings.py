@@ -154,9 +154,12 @@ PASSPORT_DOCUMENT_CACHE_SECONDS = int(os.getenv("PASSPORT_DOCUMENT_CACHE_SECONDS
 PASSPORT_SIGNING_KEY_FILE = os.getenv("PASSPORT_SIGNING_KEY_FILE", "")
 PASSPORT_SIGNING_KEY_DIR = Path(os.getenv("PASSPORT_SIGNING_KEY_DIR", VAR_DIR / "signing-keys"))
 PASSPORT_SIGNING_RETIRED_KEY_FILES = env_list("PASSPORT_SIGNING_RETIRED_KEY_FILES", "")
-# PDF reports: rendered by a Celery task (hard time limit), cached per passport version and view;
-# a request waits this long for a render in progress before answering 202.
-PASSPORT_PDF_TIME_LIMIT_SECONDS = int(os.getenv("PASSPORT_PDF_TIME_LIMIT_SECONDS", "60"))
+# PDF reports: rendered by a Celery task, cached per passport version and view. A render is
+# stopped after PASSPORT_PDF_TIME_LIMIT_SECONDS (the task's soft time limit; its process is
+# killed PASSPORT_PDF_KILL_GRACE_SECONDS later if it does not stop) and its readers are told so;
+# a request waits PASSPORT_PDF_WAIT_SECONDS for a render in progress before answering 202.
+PASSPORT_PDF_TIME_LIMIT_SECONDS = float(os.getenv("PASSPORT_PDF_TIME_LIMIT_SECONDS", "60"))
+PASSPORT_PDF_KILL_GRACE_SECONDS = float(os.getenv("PASSPORT_PDF_KILL_GRACE_SECONDS", "5"))
 PASSPORT_PDF_WAIT_SECONDS = float(os.getenv("PASSPORT_PDF_WAIT_SECONDS", "5"))
 PASSPORT_PDF_CACHE_SECONDS = int(os.getenv("PASSPORT_PDF_CACHE_SECONDS", str(7 * 24 * 3600)))
 

@@ -9,6 +9,9 @@ scripts, no external references, text as SVG text so it stays selectable in a PD
 
 Times may be dates or datetimes; fewer than two points give a chart that says there is not
 enough data yet rather than a misleading line.
+
+`health_chart_svgs` is the one choice of a battery's health charts, for its owner's page and
+its PDF report alike.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ GRID_COLOUR = "#d9dee3"
 TEXT_STYLE = 'font-family="DejaVu Sans, sans-serif" font-size="10" fill="#333"'
 
 Point = tuple[dt.date | dt.datetime, float]
+# The passport attributes the health charts draw (selectors.passport_value_series gives them).
+HEALTH_SERIES_KEYS = ("remaining_capacity_ah", "full_cycles_count")
 
 
 def _as_datetime(moment: dt.date | dt.datetime) -> dt.datetime:
@@ -114,5 +119,27 @@ def cycles_svg(points: Sequence[Point]) -> str:
 
 
 def cell_voltage_spread_svg(points: Sequence[Point]) -> str:
-    """Spread between the highest and the lowest cell voltage (mV) over time."""
-    return line_chart_svg(points, title="Cell voltage spread", unit="mV", y_min=0)
+    """Spread between the highest and the lowest cell voltage (mV) over time: each point the
+    day's largest (passport.health_sources)."""
+    return line_chart_svg(points, title="Cell voltage spread (daily maximum)", unit="mV", y_min=0)
+
+
+def health_chart_svgs(
+    *, series: dict[str, list[tuple[dt.datetime, float]]], rated_capacity_ah: float | None,
+    cell_spread: Sequence[Point],
+) -> list[str]:
+    """A battery's health charts over the time of their data: capacity retention (remaining /
+    rated capacity, Annex VII Part A (1)), full cycles and the cell voltage spread. A chart needs
+    two points; a single value is in the table beside it. `series` (HEALTH_SERIES_KEYS) and
+    `cell_spread` must hold only what the reader may see."""
+    drawn = []
+    capacity = series.get("remaining_capacity_ah", [])
+    if rated_capacity_ah and len(capacity) >= 2:
+        drawn.append(capacity_retention_svg(
+            [(moment, round(float(value) / rated_capacity_ah * 100, 2)) for moment, value in capacity]))
+    cycles = series.get("full_cycles_count", [])
+    if len(cycles) >= 2:
+        drawn.append(cycles_svg(cycles))
+    if len(cell_spread) >= 2:
+        drawn.append(cell_voltage_spread_svg(cell_spread))
+    return drawn

@@ -1,7 +1,7 @@
 """Domain errors raised by the services; the API maps each class to one HTTP status.
 
 ValidationFailed -> 400, NotPermitted -> 403, NotFound -> 404, TransitionRefused and Conflict -> 409,
-TooLarge -> 413.
+TooLarge -> 413, Unavailable -> 503.
 """
 
 from __future__ import annotations
@@ -80,6 +80,16 @@ class Conflict(PassportError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class Unavailable(PassportError):
+    """The service cannot answer this now, through no fault of the request (a PDF report whose
+    rendering hit its time limit); ask again after `retry_after_s` seconds."""
+
+    def __init__(self, reason: str, retry_after_s: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 class TooLarge(PassportError):

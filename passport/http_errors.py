@@ -19,13 +19,21 @@ STATUS_OF: tuple[tuple[type[domain.PassportError], int], ...] = (
     (domain.TransitionRefused, 409),
     (domain.Conflict, 409),
     (domain.TooLarge, 413),
+    (domain.Unavailable, 503),
 )
 # A PassportError of no class above is a problem with the request as sent.
 DEFAULT_STATUS = 400
 
 
+def _without_nul(text: str | None) -> str | None:
+    return text if text is None else text.replace("\x00", "\\x00")
+
+
 def error_item(field: str | None, reason: str, index: int | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"field": field, "reason": reason}
+    # A reason (DRF's '"x" is not a valid choice.') or a field (an unknown parameter's name) may
+    # quote the input; a NUL in it would break the schema's promise that text holds none (and
+    # many clients' C strings): it is shown escaped.
+    item: dict[str, Any] = {"field": _without_nul(field), "reason": _without_nul(reason)}
     if index is not None:
         item["index"] = index
     return item
@@ -57,6 +65,8 @@ def error_items(error: domain.PassportError) -> list[dict[str, Any]]:
         ]
     if isinstance(error, domain.NotFound):
         return [error_item(None, f"{error.what} not found.")]
+    if isinstance(error, domain.Unavailable):
+        return [error_item(None, error.reason)]
     if isinstance(error, domain.TooLarge):
         return [error_item(error.field, error.reason)]
     return [error_item(None, str(error))]

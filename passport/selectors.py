@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from passport.access import organisation_of
+from passport.attributes import PROVENANCE_KEY
 from passport.errors import NotFound
 from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import (
@@ -40,6 +41,7 @@ __all__ = [
     "passport_in_force",
     "passport_of_battery",
     "passport_value_history",
+    "passport_value_series",
     "version_list",
     "with_current_passport",
 ]
@@ -255,6 +257,46 @@ def passport_value_history(*, passport: Passport, keys: tuple[str, ...]) -> list
         values = {key: version.data.get(key) for key in keys if version.data.get(key) is not None}
         history.append((version.created_at, values))
     return history
+
+
+def passport_value_series(
+    *, passport: Passport, keys: tuple[str, ...], upto_seq: int | None = None
+) -> dict[str, list[tuple[dt.datetime, Any]]]:
+    """Each of `keys` over the time of its data, for charts: (moment, value) from each version
+    (up to `upto_seq`) that changed it, ordered by moment.
+
+    The moment is the value's `as_of` (the end of the measurements it comes from, which the
+    telemetry pipeline records in the provenance), else the version's own time: a history
+    imported at once is written within seconds but describes months. A value replaces the
+    points written before it at or after its moment: when measured history arrives late (a
+    collector's backlog, the pipeline's rebuild from all raw data), what earlier versions said
+    of those moments was superseded by it. Unfiltered: callers keep only the keys the reader
+    may see."""
+    versions = Version.objects.filter(passport=passport).only("created_at", "changes", "data").order_by("seq")
+    if upto_seq is not None:
+        versions = versions.filter(seq__lte=upto_seq)
+    series: dict[str, list[tuple[dt.datetime, Any]]] = {key: [] for key in keys}
+    for version in versions:
+        changed = version.changes or {}
+        provenance = version.data.get(PROVENANCE_KEY) or {}
+        for key in keys:
+            value = version.data.get(key)
+            if key not in changed or value is None:
+                continue
+            moment = _moment_of((provenance.get(key) or {}).get("as_of")) or version.created_at
+            # Sorted by construction: everything at or after `moment` goes first.
+            series[key] = [point for point in series[key] if point[0] < moment] + [(moment, value)]
+    return series
+
+
+def _moment_of(text: Any) -> dt.datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def access_log_list(*, battery: Battery | None = None, user: Any = None) -> QuerySet[AccessLog]:

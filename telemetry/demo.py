@@ -76,8 +76,12 @@ def demo_telemetry_build(*, today: dt.date | None = None) -> TelemetryDemo:
             columns={name: values[mask] for name, values in columns.items()},
         )
         batches += 1
-    # The runs after each batch wrote the passport at most once an hour; the daily run's
-    # catch-up writes the final figures now.
+        # As the daily run does for a battery that sends live: the passport takes the day's
+        # figures. The runs after each batch write it at most once an hour of wall-clock time,
+        # so without this a history imported in a minute would leave one or two versions, and
+        # the health charts (drawn over the time of the data) a single point.
+        result = battery_process(battery_id=battery.pk, force_passport=True)
+    # The catch-up writes the final figures (a no-op when the last day's run did).
     result = battery_process(battery_id=battery.pk, force_passport=True)
     snapshot = (
         (HealthSnapshot.objects.filter(pk=result.snapshot_id).first() if result.snapshot_id is not None else None)

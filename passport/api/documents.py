@@ -48,14 +48,30 @@ SIGNATURE_HEADER = "X-JWS-Signature"
 RETRY_AFTER_SECONDS = 2
 
 
-class ExportQuerySerializer(serializers.Serializer):
-    view = serializers.ChoiceField(choices=[v.value for v in View], required=False,
-                                   help_text="Ask for a lower view than your own (never a higher one).")
-    format = serializers.ChoiceField(choices=["json", "pdf"], default="json")
+# An empty query value means "not given", as for the passport's own `?view=` (passport.api.
+# serializers.PassportReadQuerySerializer) and the register's filters (passport.register_filters):
+# a link or form may send `?view=`. DRF already reads it so; allow_blank makes the OpenAPI schema
+# say so (its enum lists "") instead of promising a 400 that never comes. Any other value outside
+# the enum is a 400 naming the field.
+EXPORT_FORMATS = ("json", "pdf")
 
 
 class SignatureQuerySerializer(serializers.Serializer):
-    view = serializers.ChoiceField(choices=[v.value for v in View], required=False)
+    view = serializers.ChoiceField(
+        choices=[v.value for v in View], required=False, allow_blank=True,
+        help_text="Ask for a lower view than your own (never a higher one); empty means your own.",
+    )
+
+    def wanted_view(self) -> str | None:
+        return self.validated_data.get("view") or None
+
+
+class ExportQuerySerializer(SignatureQuerySerializer):
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS, default=EXPORT_FORMATS[0], allow_blank=True,
+                                     help_text="json (the default; also when empty) or pdf.")
+
+    def wanted_format(self) -> str:
+        return self.validated_data.get("format") or EXPORT_FORMATS[0]
 
 
 class ImportOutputSerializer(serializers.Serializer):
@@ -125,7 +141,7 @@ class PassportPdfView(APIView):
         if self.lookup is None:
             raise TypeError("PassportPdfView.as_view(lookup=...) names how the address finds its passport")
         passport, at = self.lookup(**url_arguments)
-        return pdf_answer(user=request.user, passport=passport, view=query.validated_data.get("view"),
+        return pdf_answer(user=request.user, passport=passport, view=query.wanted_view(),
                           at=at, endpoint=endpoint_of(request))
 
 
@@ -146,7 +162,7 @@ class PassportExportView(APIView):
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF report."),
             (202, "application/json"): OpenApiResponse(RenderingSerializer, description=(
                 "The PDF is being rendered; ask again after `Retry-After` seconds.")),
-            **error_responses(400, 403, 404),
+            **error_responses(400, 403, 404, 503),
         },
         summary="Export a passport (signed JSON or PDF)",
         description="What you may read of the passport, in the Battery Pass v1.2 format (seven "
@@ -157,8 +173,8 @@ class PassportExportView(APIView):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         passport = selectors.passport_get(passport_id=passport_id)
-        view = query.validated_data.get("view")
-        if query.validated_data["format"] == "pdf":
+        view = query.wanted_view()
+        if query.wanted_format() == "pdf":
             return pdf_answer(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
         reading = passport_read(user=request.user, passport=passport, view=view, endpoint=endpoint_of(request))
         envelope = passport_export(passport=passport, document=reading.document, view=reading.view)
@@ -176,7 +192,7 @@ class PassportPdfSignatureView(APIView):
         parameters=[SignatureQuerySerializer],
         responses={
             (200, "application/jose"): OpenApiResponse(OpenApiTypes.STR, description="Detached JWS."),
-            **error_responses(403, 404),
+            **error_responses(400, 403, 404),
         },
         summary="Detached signature of a passport's PDF report",
         description="404 until the report has been rendered (ask for the PDF first).",
@@ -185,7 +201,7 @@ class PassportPdfSignatureView(APIView):
         query = SignatureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         passport = selectors.passport_get(passport_id=passport_id)
-        reading = passport_read(user=request.user, passport=passport, view=query.validated_data.get("view"),
+        reading = passport_read(user=request.user, passport=passport, view=query.wanted_view(),
                                 endpoint=endpoint_of(request))
         document = passport_pdf_cached(pdf_job(passport=passport, document=reading.document, tiers=reading.tiers))
         if document is None:

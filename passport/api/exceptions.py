@@ -44,7 +44,10 @@ def flatten_detail(detail: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[st
 
 
 def domain_error_response(exc: domain.PassportError) -> Response:
-    return Response({"errors": error_items(exc)}, status=status_of(exc))
+    response = Response({"errors": error_items(exc)}, status=status_of(exc))
+    if isinstance(exc, domain.Unavailable):
+        response["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -91,6 +91,7 @@ def error_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         409: "Refused: duplicate identifier or illegal status transition.",
         413: "Too large: send less in one request (the limit is in the reason).",
         429: "Too many tries of a password or claim code from this address; see Retry-After.",
+        503: "Not possible now (a PDF report whose rendering hit its time limit); see Retry-After.",
     }
     return {
         (code, "application/json"): OpenApiResponse(s.ErrorsSerializer, description=descriptions[code])

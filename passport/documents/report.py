@@ -15,10 +15,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from passport import charts
+from passport import charts, selectors
 from passport.attributes import BY_KEY
 from passport.documents.batterypass import rated_energy_kwh
-from passport.models import Passport, Version
+from passport.health_sources import CellSpreadPoint
+from passport.models import Passport
 from passport.services.compliance import RECYCLED_CONTENT_CATEGORIES, RECYCLED_CONTENT_MINIMUMS
 from passport.values import NOT_CONTAINED
 from passport.vocabulary import BatteryStatus, Category, Chemistry, PerformanceClass
@@ -106,21 +107,23 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
-def health_history(*, passport: Passport, upto_seq: int) -> list[tuple[dt.datetime, float | None, float | None]]:
-    """(time, remaining capacity in Ah, full cycles) of every passport version up to `upto_seq`
-    that carries either: the passport's versions are the history of its dynamic values."""
-    rows = (
-        Version.objects.filter(passport=passport, seq__lte=upto_seq)
-        .order_by("seq")
-        .values_list("created_at", "data__remaining_capacity_ah", "data__full_cycles_count")
-    )
-    return [(moment, capacity, cycles) for moment, capacity, cycles in rows
-            if capacity is not None or cycles is not None]
+# {attribute key: [(moment of the data, value), ...]}
+History = dict[str, list[tuple[dt.datetime, Any]]]
 
 
-def report_build(*, document: dict, history: list[tuple[dt.datetime, float | None, float | None]]) -> Report:
-    """The report's sections from an access-filtered `document`; `history` must come from the
-    same reader's rights (callers pass [] when the reader may not see use data)."""
+def health_history(*, passport: Passport, upto_seq: int) -> History:
+    """Remaining capacity (Ah) and full cycles over the time of their data, from the passport's
+    versions up to `upto_seq` (the versions are the history of its dynamic values)."""
+    return selectors.passport_value_series(passport=passport, keys=charts.HEALTH_SERIES_KEYS, upto_seq=upto_seq)
+
+
+def report_build(
+    *, document: dict, history: History,
+    cell_spread: list[CellSpreadPoint] | None = None,
+) -> Report:
+    """The report's sections from an access-filtered `document`; `history` and `cell_spread`
+    must come from the same reader's rights (callers pass [] when the reader may not see use
+    data: passport.health_sources.battery_cell_spread does so)."""
     d = document
     manufacturer = d.get("manufacturer_information") or {}
     identity = [
@@ -184,16 +187,10 @@ def report_build(*, document: dict, history: list[tuple[dt.datetime, float | Non
     if d.get("remaining_capacity_ah") is not None and rated:
         health.insert(0, Row("State of health (remaining / rated capacity)",
                              _fmt(round(d["remaining_capacity_ah"] / rated * 100, 1), "%")))
-    chart_svgs = []
-    if "remaining_capacity_ah" in d and rated:
-        retention = [(moment, round(capacity / rated * 100, 2)) for moment, capacity, _ in history
-                     if capacity is not None]
-        if retention:
-            chart_svgs.append(charts.capacity_retention_svg(retention))
-    if "full_cycles_count" in d:
-        cycles = [(moment, count) for moment, _, count in history if count is not None]
-        if cycles:
-            chart_svgs.append(charts.cycles_svg(cycles))
+    chart_svgs = charts.health_chart_svgs(
+        series={key: points for key, points in history.items() if key in d},
+        rated_capacity_ah=rated, cell_spread=cell_spread or [],
+    )
 
     events = _rows(d, [("deep_discharge_events_count", None), ("overcharge_events_count", None),
                        ("time_above_temperature_boundary_minutes", None),

@@ -4,23 +4,25 @@ of a battery for its owner and for authorities."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
-from passport import selectors
+from passport import charts, selectors
 from passport.access import acts_for_authority, filter_document
-from passport.attributes import BY_KEY
+from passport.attributes import BY_KEY, TIER_OF, Tier
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
+from passport.health_sources import battery_cell_spread
 from passport.http_errors import status_of
+from passport.models import Passport
 from passport.pages.common import (
     credentials_guarded,
     domain_error_page,
@@ -124,22 +126,18 @@ EVENT_KEYS = (
 RECENT_READS = 10
 
 
-def health_charts(history: list[tuple[Any, dict]]) -> list[SafeString]:
-    """The SVG charts of passport.charts (shared with the PDF report) where this build has them."""
-    try:
-        charts = importlib.import_module("passport.charts")
-    except ModuleNotFoundError:
-        return []
+def health_charts(*, passport: Passport, document: dict, tiers: frozenset[Tier]) -> list[SafeString]:
+    """The health charts of passport.charts, the same as in the PDF report, as the reader with
+    `tiers` may see them."""
     series = {
-        key: [(moment, values[key]) for moment, values in history if isinstance(values.get(key), int | float)]
-        for key in HISTORY_KEYS
+        key: points
+        for key, points in selectors.passport_value_series(passport=passport, keys=charts.HEALTH_SERIES_KEYS).items()
+        if TIER_OF[key] in tiers
     }
-    # A line needs two points; one value is in the table and the figures above.
-    drawn = []
-    if len(series["state_of_certified_energy_pct"]) >= 2:
-        drawn.append(charts.capacity_retention_svg(series["state_of_certified_energy_pct"]))
-    if len(series["full_cycles_count"]) >= 2:
-        drawn.append(charts.cycles_svg(series["full_cycles_count"]))
+    spread = battery_cell_spread(battery_id=passport.battery_id, tiers=tiers,
+                                 until=timezone.now().astimezone(dt.UTC).date())
+    drawn = charts.health_chart_svgs(series=series, rated_capacity_ah=document.get("rated_capacity_ah"),
+                                     cell_spread=spread)
     return [mark_safe(svg) for svg in drawn]  # noqa: S308 - passport.charts escapes its text
 
 
@@ -170,7 +168,7 @@ def battery_dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
         "history": [(moment, [values.get(key) for key in HISTORY_KEYS]) for moment, values in history],
         "history_names": [BY_KEY[key].name for key in HISTORY_KEYS],
         "history_units": [BY_KEY[key].unit or "" for key in HISTORY_KEYS],
-        "charts": health_charts(history),
+        "charts": health_charts(passport=passport, document=document, tiers=reading.tiers),
         "telemetry": battery_telemetry(user=request.user, battery=battery),
         "grants": battery.access_grants.select_related("organisation").order_by("organisation__name"),
         "grant_form": GrantForm(),

@@ -60,7 +60,7 @@ def test_a_recycler_signs_in_and_finds_the_end_of_life_information(page, users, 
 def test_an_owner_opens_the_dashboard_and_downloads_the_passport_pdf(page, owned, tasks_in_process):
     # A second analysis: health over time has two points, so the charts draw lines.
     battery_update(user=None, battery=owned, reason=HEALTH_REASON,
-                   data={"state_of_certified_energy_pct": 96.2, "full_cycles_count": 190})
+                   data={"state_of_certified_energy_pct": 96.2, "remaining_capacity_ah": 96.2, "full_cycles_count": 190})
     sign_in(page, "owner")
     page.get_by_role("link", name="My batteries").click()
     page.get_by_role("link", name="Dashboard").click()

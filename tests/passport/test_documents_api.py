@@ -7,17 +7,19 @@ import io
 import re
 import shutil
 import subprocess
+import time
 from unittest import mock
 
 import pytest
 import zxingcpp
+from django.core.cache import cache
 from PIL import Image
 
 from passport.documents import pdf as pdf_module
 from passport.documents.signing import verify_detached
 from passport.errors import NotPermitted
 from passport.identifiers import qr_url
-from passport.services import battery_claim, battery_update
+from passport.services import battery_claim, battery_update, passport_read
 
 SIGNATURE = "X-JWS-Signature"
 
@@ -71,6 +73,37 @@ def test_asking_for_more_than_ones_view_is_refused(passport, anonymous, api_as, 
     assert anonymous.get("/api/v1/passports/urn:uuid:nobody/export").status_code == 404
 
 
+def test_an_empty_view_or_format_means_not_given_and_the_schema_says_so(passport, anonymous, api_as, users):
+    # Found by schemathesis: `?view=&format=` answered 200 while the schema promised an enum
+    # without "" (so a 4xx). Empty means "not given", as for the passport's own `?view=`.
+    maker = api_as(users.manufacturer)
+    answer = maker.get(export_url(passport, view="", format=""))
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+    assert answer.json()["view"] == "full"
+    assert maker.get(f"/api/v1/passports/{passport.passport_id}/export/signature?view=").status_code == 404
+    refused = anonymous.get(export_url(passport, view=" ", format="pdf "))
+    assert refused.status_code == 400
+    assert {item["field"] for item in refused.json()["errors"]} == {"view", "format"}
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for path, operation, name, allowed in (
+        ("/api/v1/passports/{passport_id}/export", "get", "view", {"", "public", "legitimate", "authority", "full"}),
+        ("/api/v1/passports/{passport_id}/export", "get", "format", {"", "json", "pdf"}),
+        ("/api/v1/passports/{passport_id}/export/signature", "get", "view",
+         {"", "public", "legitimate", "authority", "full"}),
+    ):
+        parameter = next(p for p in schema["paths"][path][operation]["parameters"] if p["name"] == name)
+        assert set(parameter["schema"]["enum"]) == allowed, (path, name)
+        assert parameter["schema"].get("minLength", 0) == 0, (path, name)
+    # An error quoting a NUL of the input shows it escaped (schemathesis: ST108, the schema's
+    # text holds no NUL).
+    nul = anonymous.get(export_url(passport, view="a%00b"))
+    assert nul.status_code == 400 and "\\u0000" not in nul.content.decode()
+    assert nul.json()["errors"] == [{"field": "view", "reason": '"a\\x00b" is not a valid choice.'}]
+    # A value outside the list is a 400 there too, and documented (schemathesis: ST103).
+    assert maker.get(f"/api/v1/passports/{passport.passport_id}/export/signature?view=null").status_code == 400
+    assert "400" in schema["paths"]["/api/v1/passports/{passport_id}/export/signature"]["get"]["responses"]
+
+
 def test_schemas_are_served_at_stable_urls(client):
     response = client.get("/schemas/passport/v1/public.json")
     assert response.status_code == 200
@@ -83,6 +116,9 @@ def test_schemas_are_served_at_stable_urls(client):
 @pytest.mark.usefixtures("tasks_in_process")
 def test_pdf_report_is_the_readers_view_with_selectable_identifiers(complete_battery, passport, anonymous, api_as,
                                                                     users):
+    # A second health figure: a chart needs two points (passport.charts.health_chart_svgs).
+    battery_update(user=users.manufacturer, battery=complete_battery, reason="telemetry",
+                   data={"remaining_capacity_ah": 97.0, "full_cycles_count": 130})
     response = api_as(users.manufacturer).get(export_url(passport, format="pdf"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -107,6 +143,23 @@ def test_pdf_report_is_the_readers_view_with_selectable_identifiers(complete_bat
     # The detached signature is also served beside the PDF.
     signature = anonymous.get(f"/api/v1/passports/{passport.passport_id}/export/signature")
     assert signature.status_code == 200 and signature.content.decode() == public[SIGNATURE]
+
+
+@pdf_db
+def test_a_report_whose_rendering_was_stopped_is_a_503_at_once_on_every_address(settings, passport, anonymous):
+    # The stop itself (a worker's soft time limit) is test_documents_worker's; here: what every
+    # address of the report answers while it is remembered, without waiting for a rendering.
+    settings.PASSPORT_PDF_WAIT_SECONDS = 30
+    reading = passport_read(user=None, passport=passport, endpoint="test")
+    job = pdf_module.pdf_job(passport=passport, document=reading.document, tiers=reading.tiers)
+    cache.set(job.stopped_key, 60.0, pdf_module.STOPPED_MEMORY_SECONDS)
+    for url in (export_url(passport, format="pdf"), f"/passports/{passport.passport_id}?format=pdf"):
+        started = time.monotonic()
+        answer = anonymous.get(url)
+        assert answer.status_code == 503, (url, answer.content[:200])
+        assert time.monotonic() - started < 5
+        assert answer["Retry-After"] == str(pdf_module.STOPPED_MEMORY_SECONDS)
+        assert "longer than its limit of 60 s" in answer.json()["errors"][0]["reason"]
 
 
 def test_pdf_signature_before_any_rendering_is_a_404(passport, anonymous):
@@ -134,14 +187,18 @@ def test_pdf_request_while_rendering_answers_202_with_retry_after(passport, anon
     settings.PASSPORT_PDF_WAIT_SECONDS = 0.2
     from passport.documents import tasks
 
-    with mock.patch.object(tasks.passport_pdf_render_task, "delay") as enqueue:
+    with mock.patch.object(tasks.passport_pdf_render_task, "apply_async") as enqueue:
         response = anonymous.get(export_url(passport, format="pdf"))
         assert response.status_code == 202
         assert response["Retry-After"] == "2"
         assert response.json() == {"status": "rendering", "retry_after": 2}
         anonymous.get(export_url(passport, format="pdf"))
         assert enqueue.call_count == 1  # one rendering for both requests
-        args = enqueue.call_args.args
+        args = enqueue.call_args.args[0]
+        # The time limits travel with the message (settings of the enqueuing process).
+        assert enqueue.call_args.kwargs == {"soft_time_limit": settings.PASSPORT_PDF_TIME_LIMIT_SECONDS,
+                                            "time_limit": settings.PASSPORT_PDF_TIME_LIMIT_SECONDS
+                                            + settings.PASSPORT_PDF_KILL_GRACE_SECONDS}
     tasks.passport_pdf_render_task(*args)  # the worker's part
     response = anonymous.get(export_url(passport, format="pdf"))
     assert response.status_code == 200 and response.content.startswith(b"%PDF-")

@@ -32,7 +32,8 @@ def owned_complete(complete_battery, users, registered):
 def test_the_owner_sees_health_now_and_over_time(client, users, owned_complete):
     battery = owned_complete
     battery_update(user=None, battery=battery, reason=HEALTH_REASON,
-                   data={"state_of_certified_energy_pct": 96.0, "full_cycles_count": 180, "state_of_charge_pct": 41.0})
+                   data={"state_of_certified_energy_pct": 96.0, "remaining_capacity_ah": 96.0, "full_cycles_count": 180,
+                         "state_of_charge_pct": 41.0})
     client.force_login(users.owner)
     response = client.get(dashboard(battery))
     assert response.status_code == 200
@@ -42,8 +43,9 @@ def test_the_owner_sees_health_now_and_over_time(client, users, owned_complete):
     history = html.split('id="history-heading"')[1].split("</section>")[0]
     assert history.count('<th scope="row">') == 2
     assert ">97.5<" in history and ">96<" in history and ">180<" in history
-    # Two points: a line each for the state of health and the cycles (passport.charts).
+    # Two points: a line each for the capacity retention and the cycles (passport.charts).
     assert history.count("<svg") == 2
+    assert "Capacity retention" in history and "Full cycles" in history
     assert 'href="/my/batteries/"' in html
 
 
