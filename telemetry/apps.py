@@ -9,7 +9,7 @@ class TelemetryConfig(AppConfig):
     def ready(self) -> None:
         # passport declares what it reads of measured health (passport.health_sources) and
         # never imports telemetry; telemetry supplies it.
-        from passport.health_sources import cell_spread_source_register
-        from telemetry.health_sources import RollupCellSpreadSource
+        from passport.health_sources import measured_health_source_register
+        from telemetry.health_sources import TelemetryHealthSource
 
-        cell_spread_source_register(RollupCellSpreadSource())
+        measured_health_source_register(TelemetryHealthSource())

@@ -20,7 +20,7 @@ from passport.access import acts_for_authority, filter_document
 from passport.attributes import BY_KEY, TIER_OF, Tier
 from passport.errors import PassportError
 from passport.forms import ClaimForm, GrantForm
-from passport.health_sources import battery_cell_spread
+from passport.health_sources import battery_cell_spread, battery_telemetry
 from passport.http_errors import status_of
 from passport.models import Passport
 from passport.pages.common import (
@@ -31,7 +31,6 @@ from passport.pages.common import (
     query_without_page,
     refused,
 )
-from passport.pages.telemetry_view import battery_telemetry
 from passport.presentation import attribute_row
 from passport.services import access_grant_create, access_grant_revoke, battery_claim, passport_read
 

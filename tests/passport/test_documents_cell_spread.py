@@ -16,7 +16,7 @@ from passport import health_sources
 from passport.attributes import Tier
 from passport.documents.pdf import pdf_job
 from passport.services import battery_claim, battery_update, passport_read
-from telemetry.health_sources import RollupCellSpreadSource
+from telemetry.health_sources import TelemetryHealthSource
 from telemetry.models import DailyRollup
 
 SPREAD_TITLE = "Cell voltage spread"
@@ -51,7 +51,7 @@ def export_pdf(client, passport):
 
 @pytest.mark.django_db
 def test_telemetry_registers_the_rollup_source_and_passport_gates_it_by_tier(battery):
-    assert isinstance(health_sources._cell_spread_source, RollupCellSpreadSource)
+    assert isinstance(health_sources._source, TelemetryHealthSource)
     rollup_add(battery, dt.date(2026, 5, 3), 31.0)
     rollup_add(battery, dt.date(2026, 5, 1), 12.34)
     rollup_add(battery, dt.date(2026, 5, 2), None)  # a day without cell voltages
@@ -63,12 +63,12 @@ def test_telemetry_registers_the_rollup_source_and_passport_gates_it_by_tier(bat
         assert health_sources.battery_cell_spread(battery_id=battery.pk, tiers=without_use_data,
                                                   until=dt.date(2026, 5, 8)) == []
     # A build without telemetry registers nothing: no chart, no error.
-    previous = health_sources.cell_spread_source_register(None)
+    previous = health_sources.measured_health_source_register(None)
     try:
         assert health_sources.battery_cell_spread(battery_id=battery.pk, tiers=individual,
                                                   until=dt.date(2026, 5, 8)) == []
     finally:
-        health_sources.cell_spread_source_register(previous)
+        health_sources.measured_health_source_register(previous)
 
 
 @pdf_db

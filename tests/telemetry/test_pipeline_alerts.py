@@ -224,3 +224,17 @@ def test_staff_see_analyses_snapshots_and_alerts_in_the_admin(alerted, users, cl
                      ("alert", Alert.objects.filter(battery=alerted).first().pk)):
         assert client.get(f"/admin/telemetry/{name}/").status_code == 200, name
         assert client.get(f"/admin/telemetry/{name}/{pk}/change/").status_code == 200, name
+
+
+def test_the_owners_dashboard_shows_the_alerts_and_the_latest_cell_voltages(
+    client, alerted, users
+) -> None:
+    """The panel the passport page draws through passport.health_sources, from telemetry."""
+    history = simulated()
+    store(alerted.id, history)
+    battery_process(battery_id=alerted.id)
+    client.force_login(users.owner)
+    html = client.get(f"/my/batteries/{alerted.identifier}").content.decode()
+    assert "resistance is 1.3 x the median cell" in html
+    assert "Cell 16" in html and "Cell 17" not in html
+    assert f"{round(float(history['cell_1_v'][-1]), 3)} V" in html
