@@ -15,9 +15,15 @@ status in passport.api.exceptions):
 5. Samples already stored for the battery (an overlapping batch) are skipped, never doubled; the
    answer counts them as duplicates.
 
-The batch row and its samples commit together; `battery_processing_request` (the health
-pipeline) runs only after that commit, so the pipeline never sees a batch that may still roll
-back, and a collector's 2xx always means stored.
+The samples, the batch row and the health pipeline's processing request commit together, in
+one transaction (one commit per batch); the run is enqueued only after that commit, so the
+pipeline never sees a batch that may still roll back, no stored batch lacks its request, and a
+collector's 2xx always means stored. The device's `last_seen_at` is written at most once a minute
+(telemetry.services.devices.device_seen).
+
+A collector's batch (`device_batch_ingest`, the API) reads its battery, the device's permission
+and an earlier answer to its batch id in one query; what is left per batch is the COPY, the
+batch row, the request row and the commit (docs/benchmarks.md counts the round trips).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField, Subquery
 from django.utils import timezone
 
 import bms_core
@@ -47,11 +54,13 @@ from bms_core.columns import (
     format_time,
 )
 from bms_core.plausibility import first_implausible
-from passport.errors import FieldError, NotPermitted, TooLarge, ValidationFailed
+from passport.errors import FieldError, NotFound, NotPermitted, TooLarge, ValidationFailed
+from passport.identifiers import IdentifierError, battery_identifier_parse
 from passport.models import Battery
 from passport.services.health import series_cells_of_model
 from telemetry.models import Batch, Device
-from telemetry.services.devices import device_may_write
+from telemetry.services.devices import device_may_write, device_may_write_expression, device_seen
+from telemetry.services.processing import battery_processing_request
 from telemetry.services.storage import (
     SampleRows,
     microseconds_to_datetime,
@@ -102,17 +111,76 @@ def batch_ingest(
     whose permission the caller has checked). Returns the answer given to the sender."""
     batch_id = batch_id_clean(batch_id)
     if device is not None and not device_may_write(device, battery):
-        raise NotPermitted(f"this device is not bound to battery {battery.identifier}")
+        raise _not_bound(battery)
     previous = _previous_answer(device, battery, batch_id)
     if previous is not None:
         return previous
-    rows = samples_prepare(battery=battery, columns=columns, now=now or timezone.now())
+    return _batch_store(device, battery, batch_id, columns, now or timezone.now())
+
+
+def device_batch_ingest(
+    *,
+    device: Device,
+    identifier: str,
+    batch_id: str,
+    columns: Mapping[str, Any],
+    now: datetime | None = None,
+) -> BatchOutcome:
+    """A collector's batch (the API): batch_ingest for the battery named by `identifier`, with
+    the battery, the device's permission to write it and an earlier answer to this batch id
+    read in one query instead of three (round trips are most of a small batch's cost)."""
+    batch_id = batch_id_clean(batch_id)
+    battery = _battery_for_device(device, identifier, batch_id)
+    if not battery.device_may_write:
+        raise _not_bound(battery)
+    if battery.previous_answer is not None:
+        return BatchOutcome(created=False, answer=battery.previous_answer)
+    return _batch_store(device, battery, batch_id, columns, now or timezone.now())
+
+
+def _not_bound(battery: Battery) -> NotPermitted:
+    return NotPermitted(f"this device is not bound to battery {battery.identifier}")
+
+
+def _battery_for_device(device: Device, identifier: str, batch_id: str) -> Any:
+    """The battery (as passport.selectors.battery_get finds it, with only the model joined:
+    ingestion reads nothing else) annotated with `device_may_write` and `previous_answer`."""
     try:
+        canonical = battery_identifier_parse(identifier).identifier
+    except IdentifierError as error:
+        raise NotFound(f"battery {identifier!r}") from error
+    previous = _previous_batches(device, None, batch_id).values("answer")[:1]
+    battery = (
+        Battery.objects.select_related("model")
+        .annotate(
+            device_may_write=device_may_write_expression(device),
+            previous_answer=Subquery(previous, output_field=JSONField()),
+        )
+        .filter(identifier=canonical)
+        .first()
+    )
+    if battery is None:
+        raise NotFound(f"battery {identifier!r}")
+    return battery
+
+
+def _batch_store(
+    device: Device | None,
+    battery: Battery,
+    batch_id: str,
+    columns: Mapping[str, Any],
+    now: datetime,
+) -> BatchOutcome:
+    """Validate and store a batch whose permission and batch id were checked (module doc)."""
+    rows = samples_prepare(battery=battery, columns=columns, now=now)
+    earliest = microseconds_to_datetime(int(rows.time_us[0]))
+    latest = microseconds_to_datetime(int(rows.time_us[-1]))
+    try:
+        # One transaction, one commit: the samples, the batch row (its unique batch id decides
+        # between two concurrent sends of one batch) and the processing request.
         with transaction.atomic():
             inserted = samples_store(rows)
             answer = _answer(battery, batch_id, rows, inserted)
-            earliest = microseconds_to_datetime(int(rows.time_us[0]))
-            latest = microseconds_to_datetime(int(rows.time_us[-1]))
             Batch.objects.create(
                 device=device,
                 battery=battery,
@@ -125,8 +193,9 @@ def batch_ingest(
                 last=latest,
                 answer=answer,
             )
+            battery_processing_request(battery_id=battery.pk, earliest=earliest)
             if device is not None:
-                Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+                device_seen(device, now=timezone.now())
             transaction.on_commit(
                 lambda: batch_committed(battery_id=battery.pk, earliest=earliest, latest=latest)
             )
@@ -140,12 +209,16 @@ def batch_ingest(
     return BatchOutcome(created=True, answer=answer)
 
 
-def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> BatchOutcome | None:
+def _previous_batches(device: Device | None, battery: Battery | None, batch_id: str) -> Any:
+    """A batch id is unique per device; an import's (no device) per battery."""
     batches = Batch.objects.filter(batch_id=batch_id)
-    batches = batches.filter(device=device) if device is not None else batches.filter(
-        device__isnull=True, battery=battery
-    )
-    batch = batches.only("answer").first()
+    if device is not None:
+        return batches.filter(device=device)
+    return batches.filter(device__isnull=True, battery=battery)
+
+
+def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> BatchOutcome | None:
+    batch = _previous_batches(device, battery, batch_id).only("answer").first()
     return BatchOutcome(created=False, answer=batch.answer) if batch is not None else None
 
 
@@ -165,19 +238,14 @@ def _answer(battery: Battery, batch_id: str, rows: SampleRows, inserted: int) ->
 
 
 def batch_committed(*, battery_id: int, earliest: datetime, latest: datetime) -> None:
-    """After a batch commits: ask for analysis and rollups. Never raises into the request: the
-    samples are stored, and the pipeline's sweep finds batteries whose requests were lost."""
-    from telemetry.services.processing import battery_processing_request
-
-    try:
-        battery_processing_request(battery_id=battery_id, earliest=earliest)
-    except Exception:  # noqa: BLE001 - the collector was told "stored"; that stays true
-        logger.exception("processing request for battery %s failed", battery_id)
+    """After a batch commits: ask for the rollups of the closed days it touched (its processing
+    request committed with it and enqueues itself). Never raises into the request: the samples
+    are stored, and the nightly rollup sweep recomputes what a lost request missed."""
     try:
         from telemetry.services.rollups import battery_rollups_request
 
         battery_rollups_request(battery_id=battery_id, first=earliest, last=latest)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the collector was told "stored"; that stays true
         logger.exception("rollup request for battery %s failed", battery_id)
 
 

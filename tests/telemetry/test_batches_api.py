@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from telemetry.models import Batch, Sample
+from telemetry.models import Batch, Device, ProcessingRequest, Sample
 from telemetry.selectors import sample_columns
 from tests.telemetry.conftest import SAMPLES_START, make_samples
 
@@ -54,7 +54,9 @@ def test_columns_are_stored_and_answered_after_commit(send, battery, samples, dj
         "first": "2026-03-10T12:00:00Z",
         "last": "2026-03-10T12:04:50Z",
     }
-    assert len(callbacks) == 1  # processing + rollups, only once committed
+    # Only once committed: the processing run's enqueue (its request row committed with the
+    # samples) and the rollup request.
+    assert len(callbacks) == 2
     columns = sample_columns(battery_id=battery.pk)
     assert columns["timestamp"][0] == SAMPLES_START.timestamp()
     assert columns["cell_16_v"][0] == pytest.approx(3.266, abs=1e-6)
@@ -282,22 +284,48 @@ def test_a_processing_failure_never_fails_the_request(send, samples, battery, mo
     def broken(**kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("telemetry.services.processing.battery_processing_request", broken)
+    monkeypatch.setattr("telemetry.services.processing.battery_processing_enqueue", broken)
     monkeypatch.setattr("telemetry.services.rollups.battery_rollups_request", broken)
     with django_capture_on_commit_callbacks(execute=True):
         response = send(samples(3))
     assert response.status_code == 201
     assert stored_count(battery) == 3
+    # The request committed with the samples: the sweep runs the battery when the broker is back.
+    assert ProcessingRequest.objects.filter(battery_id=battery.pk).count() == 1
 
 
-def test_processing_is_requested_with_the_batch_start(send, samples, monkeypatch, battery, django_capture_on_commit_callbacks) -> None:
-    calls = []
-    monkeypatch.setattr(
-        "telemetry.services.processing.battery_processing_request", lambda **kw: calls.append(kw)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
+def test_processing_is_requested_with_the_batch_start_in_the_batchs_transaction(send, samples, battery, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         send(samples(3, start=datetime(2026, 4, 1, tzinfo=UTC)))
-    assert calls == [{"battery_id": battery.pk, "earliest": datetime(2026, 4, 1, tzinfo=UTC)}]
+        # Written before the commit, in the batch's own transaction (no second commit, and
+        # never a stored batch without its request); only the enqueue waits for the commit.
+        requests = list(ProcessingRequest.objects.filter(battery_id=battery.pk))
+    assert [r.earliest for r in requests] == [datetime(2026, 4, 1, tzinfo=UTC)]
+    assert len(callbacks) == 2
+
+
+def test_a_refused_batch_leaves_no_processing_request(send, samples, battery) -> None:
+    columns = samples(3)
+    columns["voltage_v"][1] = 2000.0
+    assert send(columns).status_code == 400
+    assert not ProcessingRequest.objects.filter(battery_id=battery.pk).exists()
+
+
+def test_last_seen_is_written_at_most_once_a_minute(send, samples, device) -> None:
+    send(samples(3), batch_id="first")
+    device.device.refresh_from_db()
+    first_seen = device.device.last_seen_at
+    assert first_seen is not None
+    with CaptureQueriesContext(connection) as soon:
+        send(samples(3, start=SAMPLES_START + timedelta(hours=1)), batch_id="soon")
+    assert not [q for q in soon.captured_queries if q["sql"].startswith('UPDATE "telemetry_device"')]
+    device.device.refresh_from_db()
+    assert device.device.last_seen_at == first_seen
+    # A minute later the batch writes it again.
+    Device.objects.filter(pk=device.device.pk).update(last_seen_at=first_seen - timedelta(minutes=2))
+    send(samples(3, start=SAMPLES_START + timedelta(hours=2)), batch_id="later")
+    device.device.refresh_from_db()
+    assert device.device.last_seen_at > first_seen
 
 
 @pytest.mark.postgres
