@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from passport.access import acts_as_operator, organisation_of
@@ -191,10 +191,15 @@ def device_may_write(device: Device, battery: Battery) -> bool:
     return DeviceBinding.objects.filter(device=device, battery=battery).exists()
 
 
-def device_may_write_expression(device: Device) -> Exists:
-    """device_may_write as a query expression over batteries, so that a collector's batch reads
-    its battery and this permission in one query (telemetry.services.ingest)."""
-    return Exists(DeviceBinding.objects.filter(device=device, battery=OuterRef("pk")))
+def device_may_write_sql(device: Device, battery_id_column: str) -> tuple[str, list[Any]]:
+    """device_may_write as an SQL condition on a battery id column, with its parameters, so
+    that a collector's batch reads its battery and this permission in one query
+    (telemetry.services.ingest)."""
+    table = connection.ops.quote_name(DeviceBinding._meta.db_table)
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE device_id = %s AND battery_id = {battery_id_column})",
+        [device.pk],
+    )
 
 
 def device_seen(device: Device, *, now: datetime) -> None:

@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import JSONField, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 import bms_core
@@ -56,10 +56,10 @@ from bms_core.columns import (
 from bms_core.plausibility import first_implausible
 from passport.errors import FieldError, NotFound, NotPermitted, TooLarge, ValidationFailed
 from passport.identifiers import IdentifierError, battery_identifier_parse
-from passport.models import Battery
+from passport.models import Battery, BatteryModel
 from passport.services.health import series_cells_of_model
 from telemetry.models import Batch, Device
-from telemetry.services.devices import device_may_write, device_may_write_expression, device_seen
+from telemetry.services.devices import device_may_write, device_may_write_sql, device_seen
 from telemetry.services.processing import battery_processing_request
 from telemetry.services.storage import (
     SampleRows,
@@ -70,6 +70,7 @@ from telemetry.services.storage import (
 )
 
 logger = logging.getLogger(__name__)
+ModelT = TypeVar("ModelT", bound=Model)
 
 BATCH_ID_MAX = 64
 LAST_CALENDAR_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -130,11 +131,11 @@ def device_batch_ingest(
     the battery, the device's permission to write it and an earlier answer to this batch id
     read in one query instead of three (round trips are most of a small batch's cost)."""
     batch_id = batch_id_clean(batch_id)
-    battery = _battery_for_device(device, identifier, batch_id)
-    if not battery.device_may_write:
+    battery, may_write, previous_answer = _battery_for_device(device, identifier, batch_id)
+    if not may_write:
         raise _not_bound(battery)
-    if battery.previous_answer is not None:
-        return BatchOutcome(created=False, answer=battery.previous_answer)
+    if previous_answer is not None:
+        return BatchOutcome(created=False, answer=previous_answer)
     return _batch_store(device, battery, batch_id, columns, now or timezone.now())
 
 
@@ -142,26 +143,78 @@ def _not_bound(battery: Battery) -> NotPermitted:
     return NotPermitted(f"this device is not bound to battery {battery.identifier}")
 
 
-def _battery_for_device(device: Device, identifier: str, batch_id: str) -> Any:
-    """The battery (as passport.selectors.battery_get finds it, with only the model joined:
-    ingestion reads nothing else) annotated with `device_may_write` and `previous_answer`."""
+# A collector's lookup as SQL written out: built through the ORM (a join, an EXISTS and a
+# subquery) it cost 1.2-2.4 ms of CPU per batch in query compilation alone, about a fifth of
+# the web side's CPU for a 3,600-sample batch; written out, 0.15 ms. Values are read back
+# through Django's own converters, so the instances are as the ORM would build them.
+_BATTERY_FIELDS = ("id", "identifier", "manufacturing_date", "model_id")
+_MODEL_FIELDS = ("id", "name", "chemistry", "data")
+
+
+def _battery_for_device(device: Device, identifier: str, batch_id: str) -> tuple[Battery, bool, Any]:
+    """The battery as passport.selectors.battery_get finds it (only the columns and the model
+    ingestion reads), whether `device` may write it, and the answer `device` was given for
+    `batch_id` before (None: not seen)."""
     try:
         canonical = battery_identifier_parse(identifier).identifier
     except IdentifierError as error:
         raise NotFound(f"battery {identifier!r}") from error
-    previous = _previous_batches(device, None, batch_id).values("answer")[:1]
-    battery = (
-        Battery.objects.select_related("model")
-        .annotate(
-            device_may_write=device_may_write_expression(device),
-            previous_answer=Subquery(previous, output_field=JSONField()),
-        )
-        .filter(identifier=canonical)
-        .first()
+    quote = connection.ops.quote_name
+    may_write, may_write_params = device_may_write_sql(device, "b.id")
+    columns = [f"b.{quote(_column(Battery, name))}" for name in _BATTERY_FIELDS]
+    columns += [f"m.{quote(_column(BatteryModel, name))}" for name in _MODEL_FIELDS]
+    sql = (
+        f"SELECT {', '.join(columns)}, {may_write}, "
+        # _previous_batches for a device: the batch id is unique per device.
+        f"(SELECT answer FROM {quote(Batch._meta.db_table)} WHERE device_id = %s AND batch_id = %s) "
+        f"FROM {quote(Battery._meta.db_table)} b "
+        f"JOIN {quote(BatteryModel._meta.db_table)} m ON m.id = b.model_id "
+        "WHERE b.identifier = %s"
     )
-    if battery is None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*may_write_params, device.pk, batch_id, canonical])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound(f"battery {identifier!r}")
-    return battery
+    battery_end = len(_BATTERY_FIELDS)
+    model_end = battery_end + len(_MODEL_FIELDS)
+    battery = _from_row(Battery, _BATTERY_FIELDS, row[:battery_end])
+    battery.model = _from_row(BatteryModel, _MODEL_FIELDS, row[battery_end:model_end])
+    previous = _converted(Batch, "answer", row[model_end + 1])
+    return battery, bool(row[model_end]), previous
+
+
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)  # a column of the model, not a reverse relation
+    return field
+
+
+def _column(model: type[Model], name: str) -> str:
+    column = _field(model, name).column
+    assert column is not None
+    return column
+
+
+def _converted(model: type[Model], name: str, value: Any) -> Any:
+    """A column's value as the ORM gives it (dates on SQLite, JSON on both databases)."""
+    if value is None:
+        return None
+    column = _field(model, name).get_col(model._meta.db_table)
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        value = converter(value, column, connection)
+    return value
+
+
+def _from_row(model: type[ModelT], names: tuple[str, ...], values: Sequence[Any]) -> ModelT:
+    """An instance with these fields loaded and the others deferred (as .only() makes)."""
+    given = {
+        _field(model, name).attname: _converted(model, name, value)
+        for name, value in zip(names, values, strict=True)
+    }
+    # from_db takes the values in the order of the model's concrete fields.
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in given]
+    return model.from_db(connection.alias, attnames, [given[name] for name in attnames])
 
 
 def _batch_store(

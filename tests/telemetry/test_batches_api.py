@@ -250,6 +250,16 @@ def test_an_ingest_takes_a_fixed_number_of_queries(send, samples) -> None:
     assert len(large) == len(small)
 
 
+def test_a_collectors_battery_binding_and_earlier_answer_are_one_query(send, samples) -> None:
+    send(samples(10), batch_id="warm-up")
+    with CaptureQueriesContext(connection) as queries:
+        send(samples(10, start=SAMPLES_START + timedelta(hours=1)), batch_id="next")
+    reads = [q["sql"] for q in queries.captured_queries
+             if "telemetry_devicebinding" in q["sql"] or "passport_battery" in q["sql"]]
+    assert len(reads) == 1
+    assert "telemetry_batch" in reads[0]
+
+
 def test_a_row_repeating_the_one_before_counts_as_a_duplicate(send, samples, battery) -> None:
     columns = samples(4)
     for values in columns.values():
