@@ -63,6 +63,7 @@ from telemetry.services.devices import device_may_write, device_may_write_sql, d
 from telemetry.services.processing import battery_processing_request
 from telemetry.services.storage import (
     SampleRows,
+    SamplesStoredConcurrently,
     microseconds_to_datetime,
     retention_cutoff,
     samples_store,
@@ -226,6 +227,15 @@ def _batch_store(
 ) -> BatchOutcome:
     """Validate and store a batch whose permission and batch id were checked (module doc)."""
     rows = samples_prepare(battery=battery, columns=columns, now=now)
+    try:
+        return _batch_commit(device, battery, batch_id, rows)
+    except SamplesStoredConcurrently:
+        # An overlapping batch of the same battery committed while ours was being written:
+        # ours rolled back whole; once more, it now sees the overlap and skips those samples.
+        return _batch_commit(device, battery, batch_id, rows)
+
+
+def _batch_commit(device: Device | None, battery: Battery, batch_id: str, rows: SampleRows) -> BatchOutcome:
     earliest = microseconds_to_datetime(int(rows.time_us[0]))
     latest = microseconds_to_datetime(int(rows.time_us[-1]))
     try:
@@ -252,6 +262,8 @@ def _batch_store(
             transaction.on_commit(
                 lambda: batch_committed(battery_id=battery.pk, earliest=earliest, latest=latest)
             )
+    except SamplesStoredConcurrently:
+        raise
     except IntegrityError:
         # The same batch id committed by a concurrent request between our check and our insert:
         # its samples are stored, ours rolled back; answer as for any resend.

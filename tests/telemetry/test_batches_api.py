@@ -374,6 +374,69 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(device, battery, sampl
     assert Batch.objects.filter(batch_id="race").count() == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_samples_committed_by_another_writer_during_a_batch_are_skipped_not_doubled(device, battery, samples) -> None:
+    """A batch looks for stored overlaps before its COPY. Samples of the same battery committed
+    by another writer after that look (a spool replayed while the live collector sends) make
+    the COPY fail: the batch rolls back whole and runs again, skipping them; answered 201."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole database")
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    from telemetry.services.storage import sample_partitions_ensure_for
+
+    sample_partitions_ensure_for(int(SAMPLES_START.timestamp() * 1e6), int(SAMPLES_START.timestamp() * 1e6))
+    db = connection.settings_dict
+    other = psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                            user=db["USER"], password=db["PASSWORD"] or None, dbname=db["NAME"])
+    # The other writer holds 200 samples (the batch's last 200 times) uncommitted.
+    held = [SAMPLES_START + timedelta(seconds=10 * (200 + i)) for i in range(200)]
+    with other.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO telemetry_sample (battery_id, time, current_a, voltage_v) VALUES (%s, %s, 1, 52)",
+            [(battery.pk, moment) for moment in held],
+        )
+    answers = []
+
+    def send() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Device {device.key}")
+        body = {"battery": battery.identifier, "batch_id": "live", "columns": samples(400)}
+        response = client.post(BATCHES, body, format="json")
+        answers.append((response.status_code, response.json()))
+        connections.close_all()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    try:
+        # Wait until the batch's COPY waits for the held samples, then commit them.
+        deadline = time.monotonic() + 30
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the batch never waited for the other writer's samples")
+        other.commit()
+    finally:
+        thread.join()
+        other.close()
+    assert answers[0][0] == 201, answers
+    assert answers[0][1]["inserted"] == 200
+    assert answers[0][1]["duplicates"] == 200
+    assert stored_count(battery) == 400
+    assert Batch.objects.filter(batch_id="live").count() == 1
+
+
 _values = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**20), 10**20),
     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30),
