@@ -25,7 +25,10 @@ ROLLUP_SWEEP_HOURS = 26
 # --- storage upkeep and rollups (tel-ingest) -----------------------------------------------------
 
 
-@shared_task(acks_late=True)
+# ignore_result: nobody reads the count, and with a result backend every publish from an ingest
+# request also subscribed to the result's channel (two more Redis round trips) and kept the
+# result in Redis for a day.
+@shared_task(acks_late=True, ignore_result=True)
 def battery_rollups_update_task(battery_id: int, first_day: str, last_day: str) -> int:
     return battery_rollups_update(
         battery_id=battery_id,

@@ -62,3 +62,18 @@ def test_celery_runs_in_process_without_redis() -> None:
     from django.conf import settings
 
     assert settings.CELERY_TASK_ALWAYS_EAGER is (not os.getenv("REDIS_URL"))
+
+
+def test_the_redis_cache_keeps_one_client_per_pool() -> None:
+    """config/cache.py: the same client object for every call, and the cache still works."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL: the embedded default caches in process memory")
+    key = f"test-cache-client-{secrets.token_hex(4)}"
+    assert cache.add(key, 1, timeout=10)
+    assert not cache.add(key, 2, timeout=10)
+    assert cache.get(key) == 1
+    cache.delete(key)
+    assert cache._cache.get_client(write=True) is cache._cache.get_client(write=True)

@@ -34,7 +34,7 @@ from telemetry.services.devices import (
     device_revoke,
     device_unbind,
 )
-from telemetry.services.ingest import batch_ingest, columns_from_rows
+from telemetry.services.ingest import columns_from_rows, device_batch_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -238,10 +238,9 @@ class BatchCreateView(APIView):
             envelope, columns = _json_envelope(body)
         given = s.BatchInputSerializer(data={k: v for k, v in envelope.items() if v is not None})
         given.is_valid(raise_exception=True)
-        battery = passport_selectors.battery_get(identifier=given.validated_data["battery"])
-        outcome = batch_ingest(
+        outcome = device_batch_ingest(
             device=device,
-            battery=battery,
+            identifier=given.validated_data["battery"],
             batch_id=given.validated_data["batch_id"],
             columns=columns,
         )

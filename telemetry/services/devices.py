@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from passport.access import acts_as_operator, organisation_of
@@ -33,6 +35,9 @@ from telemetry.models import Device, DeviceBinding
 PREFIX_HEX_DIGITS = 12
 SECRET_BYTES = 32
 DEVICE_NAME_MAX = 100
+# `last_seen_at` feeds the "no data for N hours" alert, for which a minute is precise enough;
+# writing it on every batch cost every batch an UPDATE (and the device row a dead tuple).
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def device_key_new() -> tuple[str, str]:
@@ -182,4 +187,31 @@ def device_revoke(*, user: Any, device: Device) -> Device:
 
 
 def device_may_write(device: Device, battery: Battery) -> bool:
+    """A device writes only the batteries it is bound to."""
     return DeviceBinding.objects.filter(device=device, battery=battery).exists()
+
+
+def device_may_write_sql(device: Device, battery_id_column: str) -> tuple[str, list[Any]]:
+    """device_may_write as an SQL condition on a battery id column, with its parameters, so
+    that a collector's batch reads its battery and this permission in one query
+    (telemetry.services.ingest)."""
+    table = connection.ops.quote_name(DeviceBinding._meta.db_table)
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE device_id = %s AND battery_id = {battery_id_column})",
+        [device.pk],
+    )
+
+
+def device_seen(device: Device, *, now: datetime) -> None:
+    """Record that the device was heard at `now`, at most once per LAST_SEEN_RESOLUTION.
+
+    `device` is the row read when the device authenticated, so while its `last_seen_at` is
+    recent this costs no query at all. The UPDATE never moves the time backwards (two requests
+    of one device may finish out of order)."""
+    seen = device.last_seen_at
+    if seen is not None and now - seen < LAST_SEEN_RESOLUTION:
+        return
+    Device.objects.filter(pk=device.pk).filter(
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now)
+    ).update(last_seen_at=now)
+    device.last_seen_at = now

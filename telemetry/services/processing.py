@@ -1,10 +1,11 @@
 """The health pipeline: stored samples -> bms_core.Analyzer -> snapshot, alerts and passport.
 
-Requests. After a batch commits, ingestion calls `battery_processing_request`. It appends a
-ProcessingRequest row (an INSERT, which never waits for a running analysis) and enqueues one
+Requests. Ingestion calls `battery_processing_request` inside the batch's transaction. It appends
+a ProcessingRequest row (an INSERT, which never waits for a running analysis; it commits with the
+samples) and, once that transaction has committed, enqueues one
 `battery_process` task per battery per TELEMETRY_PROCESSING_DELAY_S: a cache key taken with an
 atomic add decides which request enqueues, so a collector sending every few seconds costs one run
-per delay, not one per batch. Nothing here may raise into the ingest request: with the broker (or
+per delay, not one per batch. The enqueue never raises into the ingest request: with the broker (or
 the cache) down the request row stays, and the beat sweep enqueues the battery when the broker is
 back. In the embedded default (no Redis) every request runs the task in-process at once.
 
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
@@ -82,15 +83,26 @@ class ProcessingResult:
 
 
 def battery_processing_request(*, battery_id: int, earliest: datetime) -> None:
-    """Ask for the battery's samples from `earliest` on to be analysed (called on commit of a
-    batch). Never raises: the data is stored, and a lost request is found by the sweep."""
+    """Ask for the battery's samples from `earliest` on to be analysed.
+
+    Called inside the transaction that stores those samples: the request row commits with them
+    or not at all (a batch is never stored without its request, and the batch costs one commit,
+    not two), and the run is enqueued only once that transaction has committed, so a worker
+    never looks for samples that may still roll back. Outside a transaction the row commits at
+    once and the run is enqueued at once. A database error here is the caller's (the batch fails
+    whole); the enqueue never raises: a lost enqueue is found by the sweep.
+    """
+    ProcessingRequest.objects.create(
+        battery_id=battery_id, earliest=earliest, requested_at=timezone.now()
+    )
+    transaction.on_commit(lambda: _enqueue_after_commit(battery_id))
+
+
+def _enqueue_after_commit(battery_id: int) -> None:
     try:
-        ProcessingRequest.objects.create(
-            battery_id=battery_id, earliest=earliest, requested_at=timezone.now()
-        )
-    except DatabaseError:
-        logger.exception("could not record a processing request for battery %s", battery_id)
-    battery_processing_enqueue(battery_id=battery_id, coalesce=True)
+        battery_processing_enqueue(battery_id=battery_id, coalesce=True)
+    except Exception:  # noqa: BLE001 - the sender was told "stored"; the request row stays
+        logger.exception("processing enqueue for battery %s failed", battery_id)
 
 
 def battery_processing_enqueue(*, battery_id: int, coalesce: bool) -> bool:

@@ -145,7 +145,6 @@ def samples_store(rows: SampleRows) -> int:
             battery_id=rows.battery_id, first_us=int(rows.time_us[0]), last_us=int(rows.time_us[-1])
         )
         if is_postgresql():
-            sample_partitions_ensure_for(int(rows.time_us[0]), int(rows.time_us[-1]))
             return _store_postgresql(rows)
         return _store_sqlite(rows)
 
@@ -266,18 +265,31 @@ def _copy(cursor, table: str, payload: bytes) -> None:
         copy.write(payload)
 
 
+class SamplesStoredConcurrently(IntegrityError):
+    """A sample of the batch was committed by another transaction after this one looked for
+    overlaps (two overlapping batches of one battery at once, rare). This transaction is
+    aborted; run it again from the start (it then takes the overlap path)."""
+
+
 def _store_postgresql(rows: SampleRows) -> int:
-    """COPY straight into the table; if a sample is there already (an overlapping batch, rare),
-    roll that back and go through a staging table with ON CONFLICT DO NOTHING instead."""
+    """COPY straight into the table when no sample of the batch's battery lies within its time
+    span (the usual case); otherwise (an overlapping batch) through a staging table with ON
+    CONFLICT DO NOTHING. The overlap is looked up first (one index probe): a savepoint around
+    the COPY instead (to fall back after a unique violation) cost two round trips and about
+    10 % more database CPU per batch, since the rows were then written by a subtransaction."""
     payload = copy_binary_payload(rows)
     columns = ", ".join(ALL_COLUMNS)
+    first_us, last_us = int(rows.time_us[0]), int(rows.time_us[-1])
     with connection.cursor() as cursor:
-        try:
-            with transaction.atomic():
+        # Not one query with the partitions' check: a read of the parent table held while
+        # waiting for another request's partition creation (its advisory lock) deadlocked.
+        sample_partitions_ensure_for(first_us, last_us)
+        if not _stored_within(cursor, rows.battery_id, first_us, last_us):
+            try:
                 _copy(cursor, SAMPLE_TABLE, payload)
+            except (IntegrityError, psycopg.errors.UniqueViolation) as error:
+                raise SamplesStoredConcurrently(str(error)) from error
             return len(rows)
-        except (IntegrityError, psycopg.errors.UniqueViolation):
-            pass
         # Per session, emptied at every commit; LIKE copies the columns, not the primary key.
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} "
@@ -290,6 +302,16 @@ def _store_postgresql(rows: SampleRows) -> int:
             "ON CONFLICT (battery_id, time) DO NOTHING"
         )
         return cursor.rowcount
+
+
+def _stored_within(cursor: Any, battery_id: int, first_us: int, last_us: int) -> bool:
+    """Whether the battery has a sample stored between the two times (an index probe)."""
+    cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {SAMPLE_TABLE} WHERE battery_id = %s "
+        "AND time BETWEEN %s AND %s)",
+        [battery_id, microseconds_to_datetime(first_us), microseconds_to_datetime(last_us)],
+    )
+    return bool(cursor.fetchone()[0])
 
 
 # --- partitions and retention ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from telemetry.models import Batch, Sample
+from telemetry.models import Batch, Device, ProcessingRequest, Sample
 from telemetry.selectors import sample_columns
 from tests.telemetry.conftest import SAMPLES_START, make_samples
 
@@ -54,7 +54,9 @@ def test_columns_are_stored_and_answered_after_commit(send, battery, samples, dj
         "first": "2026-03-10T12:00:00Z",
         "last": "2026-03-10T12:04:50Z",
     }
-    assert len(callbacks) == 1  # processing + rollups, only once committed
+    # Only once committed: the processing run's enqueue (its request row committed with the
+    # samples) and the rollup request.
+    assert len(callbacks) == 2
     columns = sample_columns(battery_id=battery.pk)
     assert columns["timestamp"][0] == SAMPLES_START.timestamp()
     assert columns["cell_16_v"][0] == pytest.approx(3.266, abs=1e-6)
@@ -248,6 +250,16 @@ def test_an_ingest_takes_a_fixed_number_of_queries(send, samples) -> None:
     assert len(large) == len(small)
 
 
+def test_a_collectors_battery_binding_and_earlier_answer_are_one_query(send, samples) -> None:
+    send(samples(10), batch_id="warm-up")
+    with CaptureQueriesContext(connection) as queries:
+        send(samples(10, start=SAMPLES_START + timedelta(hours=1)), batch_id="next")
+    reads = [q["sql"] for q in queries.captured_queries
+             if "telemetry_devicebinding" in q["sql"] or "passport_battery" in q["sql"]]
+    assert len(reads) == 1
+    assert "telemetry_batch" in reads[0]
+
+
 def test_a_row_repeating_the_one_before_counts_as_a_duplicate(send, samples, battery) -> None:
     columns = samples(4)
     for values in columns.values():
@@ -282,22 +294,48 @@ def test_a_processing_failure_never_fails_the_request(send, samples, battery, mo
     def broken(**kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("telemetry.services.processing.battery_processing_request", broken)
+    monkeypatch.setattr("telemetry.services.processing.battery_processing_enqueue", broken)
     monkeypatch.setattr("telemetry.services.rollups.battery_rollups_request", broken)
     with django_capture_on_commit_callbacks(execute=True):
         response = send(samples(3))
     assert response.status_code == 201
     assert stored_count(battery) == 3
+    # The request committed with the samples: the sweep runs the battery when the broker is back.
+    assert ProcessingRequest.objects.filter(battery_id=battery.pk).count() == 1
 
 
-def test_processing_is_requested_with_the_batch_start(send, samples, monkeypatch, battery, django_capture_on_commit_callbacks) -> None:
-    calls = []
-    monkeypatch.setattr(
-        "telemetry.services.processing.battery_processing_request", lambda **kw: calls.append(kw)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
+def test_processing_is_requested_with_the_batch_start_in_the_batchs_transaction(send, samples, battery, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         send(samples(3, start=datetime(2026, 4, 1, tzinfo=UTC)))
-    assert calls == [{"battery_id": battery.pk, "earliest": datetime(2026, 4, 1, tzinfo=UTC)}]
+        # Written before the commit, in the batch's own transaction (no second commit, and
+        # never a stored batch without its request); only the enqueue waits for the commit.
+        requests = list(ProcessingRequest.objects.filter(battery_id=battery.pk))
+    assert [r.earliest for r in requests] == [datetime(2026, 4, 1, tzinfo=UTC)]
+    assert len(callbacks) == 2
+
+
+def test_a_refused_batch_leaves_no_processing_request(send, samples, battery) -> None:
+    columns = samples(3)
+    columns["voltage_v"][1] = 2000.0
+    assert send(columns).status_code == 400
+    assert not ProcessingRequest.objects.filter(battery_id=battery.pk).exists()
+
+
+def test_last_seen_is_written_at_most_once_a_minute(send, samples, device) -> None:
+    send(samples(3), batch_id="first")
+    device.device.refresh_from_db()
+    first_seen = device.device.last_seen_at
+    assert first_seen is not None
+    with CaptureQueriesContext(connection) as soon:
+        send(samples(3, start=SAMPLES_START + timedelta(hours=1)), batch_id="soon")
+    assert not [q for q in soon.captured_queries if q["sql"].startswith('UPDATE "telemetry_device"')]
+    device.device.refresh_from_db()
+    assert device.device.last_seen_at == first_seen
+    # A minute later the batch writes it again.
+    Device.objects.filter(pk=device.device.pk).update(last_seen_at=first_seen - timedelta(minutes=2))
+    send(samples(3, start=SAMPLES_START + timedelta(hours=2)), batch_id="later")
+    device.device.refresh_from_db()
+    assert device.device.last_seen_at > first_seen
 
 
 @pytest.mark.postgres
@@ -334,6 +372,69 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(device, battery, sampl
     assert answers[0][1]["inserted"] == 500
     assert stored_count(battery) == 500
     assert Batch.objects.filter(batch_id="race").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_samples_committed_by_another_writer_during_a_batch_are_skipped_not_doubled(device, battery, samples) -> None:
+    """A batch looks for stored overlaps before its COPY. Samples of the same battery committed
+    by another writer after that look (a spool replayed while the live collector sends) make
+    the COPY fail: the batch rolls back whole and runs again, skipping them; answered 201."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole database")
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    from telemetry.services.storage import sample_partitions_ensure_for
+
+    sample_partitions_ensure_for(int(SAMPLES_START.timestamp() * 1e6), int(SAMPLES_START.timestamp() * 1e6))
+    db = connection.settings_dict
+    other = psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                            user=db["USER"], password=db["PASSWORD"] or None, dbname=db["NAME"])
+    # The other writer holds 200 samples (the batch's last 200 times) uncommitted.
+    held = [SAMPLES_START + timedelta(seconds=10 * (200 + i)) for i in range(200)]
+    with other.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO telemetry_sample (battery_id, time, current_a, voltage_v) VALUES (%s, %s, 1, 52)",
+            [(battery.pk, moment) for moment in held],
+        )
+    answers = []
+
+    def send() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Device {device.key}")
+        body = {"battery": battery.identifier, "batch_id": "live", "columns": samples(400)}
+        response = client.post(BATCHES, body, format="json")
+        answers.append((response.status_code, response.json()))
+        connections.close_all()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    try:
+        # Wait until the batch's COPY waits for the held samples, then commit them.
+        deadline = time.monotonic() + 30
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the batch never waited for the other writer's samples")
+        other.commit()
+    finally:
+        thread.join()
+        other.close()
+    assert answers[0][0] == 201, answers
+    assert answers[0][1]["inserted"] == 200
+    assert answers[0][1]["duplicates"] == 200
+    assert stored_count(battery) == 400
+    assert Batch.objects.filter(batch_id="live").count() == 1
 
 
 _values = st.one_of(
