@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,6 +54,7 @@ from telemetry.services.sample_days import day_is_closed, sample_day_build, samp
 logger = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
+ROLLUPS_ENQUEUED_KEY = "telemetry:rollups-enqueued:{battery_id}:{first}:{last}"
 # The analysis's default gap limit (bms_core.options): the same intervals count as covered.
 # (Options need a rated capacity; the gap limit does not depend on it.)
 GAP_LIMIT_S = AnalysisOptions(rated_capacity_ah=1.0).gap_limit_s
@@ -218,8 +221,12 @@ def battery_rollups_request(
 
     Samples of today change only today's rollup, which the nightly sweep computes once the day
     is over: recomputing a whole day per batch would read every battery's day of samples every
-    minute. So only late data (a collector catching up, an import) asks for work here. Returns
-    whether a recomputation was requested.
+    minute. So only late data (a collector catching up, an import) asks for work here, and like
+    the health runs such requests coalesce: one task per battery and range of days per
+    TELEMETRY_PROCESSING_DELAY_S, sent with that countdown, reads the batches that arrived in
+    between (a collector replaying a day from its spool sends a hundred batches of that day; each
+    used to recompute the day and rewrite its column block). Returns whether a recomputation was
+    requested (also when an earlier request of the delay covers it).
     """
     from telemetry.tasks import battery_rollups_update_task
 
@@ -228,6 +235,11 @@ def battery_rollups_request(
     last_day = min(last.astimezone(UTC).date(), today - timedelta(days=1))
     if first_day > last_day:
         return False
+    eager = settings.CELERY_TASK_ALWAYS_EAGER
+    delay = settings.TELEMETRY_PROCESSING_DELAY_S
+    key = ROLLUPS_ENQUEUED_KEY.format(battery_id=battery_id, first=first_day, last=last_day)
+    if not eager and not cache.add(key, 1, timeout=delay):
+        return True
     # retry=False: with the broker down, fail at once rather than hold the request; the
     # nightly sweep recomputes what was missed.
     battery_rollups_update_task.apply_async(
@@ -236,6 +248,7 @@ def battery_rollups_request(
             "first_day": first_day.isoformat(),
             "last_day": last_day.isoformat(),
         },
+        countdown=0 if eager else delay,
         retry=False,
     )
     return True

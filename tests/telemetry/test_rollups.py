@@ -116,3 +116,27 @@ def test_only_late_data_asks_for_rollups_at_once(battery, monkeypatch) -> None:
     )
     # The day before the first sample too (its last interval may end in them); not today.
     assert sent == [{"battery_id": battery.pk, "first_day": "2026-03-10", "last_day": "2026-03-11"}]
+
+
+def test_late_data_requests_for_the_same_days_coalesce_behind_the_broker(
+    battery, monkeypatch, settings
+) -> None:
+    """A collector replaying a day from its spool: one recomputation per delay, not per batch."""
+    from telemetry.services.rollups import battery_rollups_request
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.TELEMETRY_PROCESSING_DELAY_S = 300
+    sent = []
+    monkeypatch.setattr(
+        "telemetry.tasks.battery_rollups_update_task.apply_async",
+        lambda **kw: sent.append((kw["kwargs"]["first_day"], kw["kwargs"]["last_day"], kw["countdown"])),
+    )
+    now = datetime(2026, 3, 12, 15, 0, tzinfo=UTC)
+    for hour in range(1, 20):
+        assert battery_rollups_request(battery_id=battery.pk, first=MIDNIGHT + timedelta(hours=hour),
+                                       last=MIDNIGHT + timedelta(hours=hour, minutes=10), now=now)
+    assert sent == [("2026-03-10", "2026-03-10", 300)]
+    # Another range of days is its own request.
+    battery_rollups_request(battery_id=battery.pk, first=MIDNIGHT + timedelta(days=1, hours=1),
+                            last=MIDNIGHT + timedelta(days=1, hours=2), now=now)
+    assert sent[1] == ("2026-03-11", "2026-03-11", 300)
