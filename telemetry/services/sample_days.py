@@ -145,10 +145,11 @@ def sample_day_build(
 ) -> bool:
     """Write the block of the battery's `day` if the day is closed and has samples. `columns`
     may hold samples already read under the lock (the rollup's read, which runs past midnight);
-    only the day's own are kept. Call inside a transaction that took `sample_day_lock` before
-    reading `columns`. Returns whether a block was written."""
+    only the day's own are kept: the caller must then have taken `sample_day_lock` in this
+    transaction before reading them. Returns whether a block was written."""
     if not day_is_closed(day):
         return False
+    sample_day_lock(battery_id=battery_id)  # held already when the caller read `columns`
     if columns is None:
         from telemetry.selectors import raw_sample_columns
 
