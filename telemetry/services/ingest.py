@@ -166,7 +166,7 @@ def _battery_for_device(device: Device, identifier: str, batch_id: str) -> tuple
     columns += [f"m.{quote(_column(BatteryModel, name))}" for name in _MODEL_FIELDS]
     sql = (
         f"SELECT {', '.join(columns)}, {may_write}, "
-        # _previous_batches for a device: the batch id is unique per device.
+        # _previous_answer for a device: the batch id is unique per device.
         f"(SELECT answer FROM {quote(Batch._meta.db_table)} WHERE device_id = %s AND batch_id = %s) "
         f"FROM {quote(Battery._meta.db_table)} b "
         f"JOIN {quote(BatteryModel._meta.db_table)} m ON m.id = b.model_id "
@@ -274,16 +274,14 @@ def _batch_commit(device: Device | None, battery: Battery, batch_id: str, rows: 
     return BatchOutcome(created=True, answer=answer)
 
 
-def _previous_batches(device: Device | None, battery: Battery | None, batch_id: str) -> Any:
+def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> BatchOutcome | None:
     """A batch id is unique per device; an import's (no device) per battery."""
     batches = Batch.objects.filter(batch_id=batch_id)
     if device is not None:
-        return batches.filter(device=device)
-    return batches.filter(device__isnull=True, battery=battery)
-
-
-def _previous_answer(device: Device | None, battery: Battery, batch_id: str) -> BatchOutcome | None:
-    batch = _previous_batches(device, battery, batch_id).only("answer").first()
+        batches = batches.filter(device=device)
+    else:
+        batches = batches.filter(device__isnull=True, battery=battery)
+    batch = batches.only("answer").first()
     return BatchOutcome(created=False, answer=batch.answer) if batch is not None else None
 
 

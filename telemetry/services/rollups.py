@@ -33,7 +33,7 @@ so later rebuilds of the analysis read the day from its block.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,12 @@ from passport.models import Battery
 from passport.services.health import analysis_settings_of_model
 from telemetry.models import DailyRollup, SampleDay
 from telemetry.selectors import sample_columns
-from telemetry.services.sample_days import day_is_closed, sample_day_build, sample_day_lock
+from telemetry.services.sample_days import (
+    day_is_closed,
+    day_start,
+    sample_day_build,
+    sample_day_lock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +71,6 @@ def temperature_band_c(battery: Battery) -> tuple[float, float, str]:
     band = analysis_settings_of_model(battery.model)
     where = "default" if "temperature_boundaries" in band.notes else "model"
     return band.low_temp_c, band.high_temp_c, where
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _stats(values: npt.NDArray | None) -> tuple[float | None, float | None, float | None]:
@@ -107,7 +108,7 @@ def day_rollup_values(
 ) -> dict[str, Any] | None:
     """The figures of `day` from columns covering the day and at most the next sample after it
     (see the module doc); None when the day has no sample."""
-    start_s = _day_start(day).timestamp()
+    start_s = day_start(day).timestamp()
     time_s = columns["timestamp"]
     in_day = (time_s >= start_s) & (time_s < start_s + DAY_S)
     count = int(in_day.sum())
@@ -183,7 +184,7 @@ def battery_rollups_update(*, battery_id: int, first_day: date, last_day: date) 
     written = 0
     day = first_day
     while day <= last_day:
-        start = _day_start(day)
+        start = day_start(day)
         with transaction.atomic():
             # A closed day without a block gets one from this read: no batch may change the day
             # between the read and the block (sample_days).

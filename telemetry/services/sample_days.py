@@ -47,7 +47,11 @@ from django.utils import timezone
 
 from bms_core.columns import TIMESTAMP
 from telemetry.models import SampleDay
-from telemetry.services.storage import is_postgresql
+from telemetry.services.storage import (
+    is_postgresql,
+    microseconds_to_datetime,
+    unix_s_to_microseconds,
+)
 
 MAGIC = b"BPD1"
 # A day gets a block only once it ended this long ago, so that no batch that decided it writes
@@ -84,7 +88,7 @@ def encode_day(columns: dict[str, npt.NDArray]) -> bytes:
     frames: list[bytes] = []
     for name, values in columns.items():
         if name == TIMESTAMP:
-            time_us = np.round(np.asarray(values, dtype=np.float64) * 1e6).astype(np.int64)
+            time_us = unix_s_to_microseconds(np.asarray(values, dtype=np.float64))
             data, read_as = np.diff(time_us, prepend=np.int64(0)), np.dtype(np.float64)
         else:
             data, read_as = _narrowed(values), values.dtype
@@ -132,10 +136,10 @@ def _lock(battery_id: int) -> None:
 def sample_days_invalidate(*, battery_id: int, first_us: int, last_us: int) -> None:
     """Before samples from `first_us` to `last_us` are written (inside the writing transaction):
     when they reach a day before today, delete those days' blocks, holding the lock."""
-    first_day = datetime.fromtimestamp(first_us / 1e6, tz=UTC).date()
+    first_day = microseconds_to_datetime(first_us).date()
     if first_day >= timezone.now().astimezone(UTC).date():
         return
-    last_day = datetime.fromtimestamp(last_us / 1e6, tz=UTC).date()
+    last_day = microseconds_to_datetime(last_us).date()
     _lock(battery_id)
     SampleDay.objects.filter(battery_id=battery_id, day__range=(first_day, last_day)).delete()
 
@@ -158,8 +162,8 @@ def sample_day_build(
             until=day_start(day) + timedelta(days=1) - ONE_US,
         )
     times = columns[TIMESTAMP]
-    start_s = day_start(day).timestamp()
-    lo, hi = np.searchsorted(times, [start_s, start_s + 86_400.0], side="left")
+    bounds_s = [day_start(day).timestamp(), day_start(day + timedelta(days=1)).timestamp()]
+    lo, hi = np.searchsorted(times, bounds_s, side="left")
     if hi <= lo:
         return False
     own = {name: values[lo:hi] for name, values in columns.items()}
