@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from telemetry.models import Device, DeviceBinding
 from telemetry.services.devices import device_authenticate
+from tests.telemetry.conftest import SAMPLES_START
 
 DEVICES = "/api/v1/telemetry/devices/"
 BATCHES = "/api/v1/telemetry/batches/"
@@ -70,6 +73,23 @@ def test_a_device_writes_only_to_its_own_batteries(device_client, device, regist
     response = one_batch(device_client, device.key, others, samples)
     assert response.status_code == 403
     assert "not bound" in response.json()["errors"][0]["reason"]
+
+
+def test_a_batch_id_answers_only_for_the_device_that_sent_it(
+    device_client, device, battery, users, samples
+) -> None:
+    """Another collector of the same battery reusing a batch id is not told the first one's
+    answer (nor refused as a resend): batch ids are the sending device's own."""
+    from telemetry.services.devices import device_create
+
+    first = one_batch(device_client, device.key, battery, samples, batch_id="shared-id")
+    assert first.status_code == 201
+    _other, other_key = device_create(user=users.manufacturer, name="rack 2 collector", batteries=[battery])
+    later = {"battery": battery.identifier, "batch_id": "shared-id",
+             "columns": samples(3, start=SAMPLES_START + timedelta(hours=1))}
+    second = device_client(other_key).post(BATCHES, later, format="json")
+    assert second.status_code == 201, second.json()
+    assert second.json()["inserted"] == 3
 
 
 @pytest.mark.parametrize(
